@@ -1,0 +1,228 @@
+"""The ``ccmon`` command line: run the worker, the local stack, and the integrator's tools.
+
+Every error a person can fix is printed as one line (what, where, what to do) with exit
+code 2; tracebacks are for bugs only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+from stream_app.errors import UserError
+from stream_app.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from stream_app.devstack.stack import StepResult
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _settings(ctx: click.Context) -> Settings:
+    obj = ctx.ensure_object(dict)
+    if "settings" not in obj:
+        obj["settings"] = load_settings()
+    settings: Settings = obj["settings"]
+    return settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="ccmon")
+def cli() -> None:
+    """ccmon: real-time contact-center KPIs from Kafka (configuration: CCMON_* variables)."""
+
+
+# --- local stack ---------------------------------------------------------------------------
+
+
+@cli.group()
+def stack() -> None:
+    """The local Kafka + Prometheus + Alertmanager stack (no Docker)."""
+
+
+@stack.command("up")
+@click.option(
+    "--only",
+    type=click.Choice(["kafka", "prometheus", "alertmanager"]),
+    multiple=True,
+    help="Start only these components (repeatable); default all.",
+)
+@click.pass_context
+def stack_up(ctx: click.Context, only: tuple[str, ...]) -> None:
+    """Fetch what is missing, start what is not running, create the topics. Idempotent."""
+    from stream_app.devstack import stack as devstack
+
+    t0 = time.monotonic()
+    _echo_steps(devstack.up(_settings(ctx), only or devstack.COMPONENTS))
+    click.echo(f"stack up in {time.monotonic() - t0:.1f} s")
+
+
+def _echo_steps(steps: list[StepResult]) -> None:
+    for step in steps:
+        state = "started" if step.started else "already running"
+        if step.name == "topics":
+            state = "ok"
+        click.echo(f"{step.name:<13} {state:<16} {step.detail} ({step.seconds:.1f} s)")
+
+
+@stack.command("fetch")
+@click.pass_context
+def stack_fetch(ctx: click.Context) -> None:
+    """Download the Kafka broker jars into the cache (once; later calls are instant)."""
+    from stream_app.devstack.kafka import ensure_jars
+
+    settings = _settings(ctx)
+    libs = ensure_jars(settings)
+    click.echo(f"Kafka {settings.kafka_version}: {len(list(libs.glob('*.jar')))} jars in {libs}")
+
+
+@stack.command("down")
+@click.pass_context
+def stack_down(ctx: click.Context) -> None:
+    """Stop every component of the local stack (SIGTERM, then SIGKILL after 30 s)."""
+    from stream_app.devstack import stack as devstack
+
+    stopped = devstack.down(_settings(ctx))
+    click.echo("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+
+
+@stack.command("status")
+@click.pass_context
+def stack_status(ctx: click.Context) -> None:
+    """Show whether each component runs, and where."""
+    from stream_app.devstack import stack as devstack
+
+    for name, state in devstack.status(_settings(ctx)).items():
+        click.echo(f"{name:<13} {state}")
+
+
+# --- topics --------------------------------------------------------------------------------
+
+
+@cli.group()
+def topics() -> None:
+    """The spec's topics on the configured broker."""
+
+
+@topics.command("create")
+@click.option("--partitions", type=int, default=None, help="Default: CCMON_TOPIC_PARTITIONS.")
+@click.pass_context
+def topics_create(ctx: click.Context, partitions: int | None) -> None:
+    """Create the input and dead-letter topics that do not exist yet. Idempotent."""
+    from stream_app.kafka_admin import ensure_topics
+
+    settings = _settings(ctx)
+    created = asyncio.run(
+        ensure_topics(
+            settings.bootstrap_servers, settings.all_topics, partitions or settings.topic_partitions
+        )
+    )
+    for name in settings.all_topics:
+        click.echo(f"{name:<32} {'created' if name in created else 'exists'}")
+
+
+@topics.command("list")
+@click.pass_context
+def topics_list(ctx: click.Context) -> None:
+    """List the topics on the broker."""
+    from stream_app.kafka_admin import list_topics
+
+    settings = _settings(ctx)
+    for name in sorted(asyncio.run(list_topics(settings.bootstrap_servers))):
+        click.echo(name)
+
+
+# --- worker and main job -------------------------------------------------------------------
+
+
+@cli.command()
+@click.pass_context
+def worker(ctx: click.Context) -> None:
+    """Run a worker in the foreground: consume, aggregate, serve /metrics and the API."""
+    from stream_app.worker import run_worker
+
+    run_worker(_settings(ctx))
+
+
+@cli.command()
+@click.option("--keep-stack", is_flag=True, help="Leave the stack running on exit.")
+@click.pass_context
+def run(ctx: click.Context, keep_stack: bool) -> None:
+    """The main job: local stack + worker, until Ctrl-C stops everything it started."""
+    from stream_app.devstack import stack as devstack
+
+    settings = _settings(ctx)
+    steps = devstack.up(settings)
+    _echo_steps(steps)
+    started_stack = any(s.started for s in steps if s.name != "topics")
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        procs.append(subprocess.Popen([sys.executable, "-m", "stream_app", "worker"]))
+        _print_urls(settings)
+        while all(p.poll() is None for p in procs):
+            time.sleep(0.5)
+        failed = [p for p in procs if p.returncode]
+        if failed:
+            raise UserError(f"a child process exited with code {failed[0].returncode}; see above")
+    except KeyboardInterrupt:
+        click.echo("\nstopping ...")
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        if started_stack and not keep_stack:
+            click.echo("stopped: " + ", ".join(devstack.down(settings)))
+
+
+def _print_urls(settings: Settings) -> None:
+    web = f"http://{settings.web_host}:{settings.web_port}"
+    click.echo("")
+    click.echo(f"  worker /metrics  {web}/metrics")
+    click.echo(f"  Prometheus       http://127.0.0.1:{settings.prometheus_port}")
+    click.echo(f"  Alertmanager     http://127.0.0.1:{settings.alertmanager_port}")
+    click.echo(f"  Kafka            {settings.bootstrap_servers}")
+    click.echo("  Ctrl-C stops everything.\n")
+
+
+@cli.command("config")
+def config_cmd() -> None:
+    """Print every CCMON_* variable with its current value and meaning."""
+    settings = load_settings()
+    for name, field in Settings.model_fields.items():
+        value = getattr(settings, name)
+        click.echo(f"CCMON_{name.upper():<26} {value!s:<34} {field.description}")
+
+
+def _one_line_errors(func: F) -> F:
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except UserError as exc:
+            click.echo(f"ccmon: error: {exc}", err=True)
+            sys.exit(2)
+        except KeyboardInterrupt:
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@_one_line_errors
+def main() -> None:
+    """Console-script entry point."""
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    cli(standalone_mode=True)

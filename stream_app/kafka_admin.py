@@ -1,0 +1,87 @@
+"""Talking to the Kafka cluster as an administrator: is it up, do our topics exist, create them.
+
+Used by the local stack, by the worker's start-up checks (a missing broker or topic is one
+clear line, not a retry loop) and by the test fixtures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterable
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from stream_app.errors import UserError
+
+# aiokafka logs every refused connection at ERROR; a probe expects refusals.
+logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+
+
+async def _list_topics(bootstrap: str, timeout_s: float) -> set[str]:
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=int(timeout_s * 1000)
+    )
+    try:
+        await asyncio.wait_for(admin.start(), timeout_s)
+        return set(await asyncio.wait_for(admin.list_topics(), timeout_s))
+    finally:
+        await admin.close()
+
+
+async def list_topics(bootstrap: str, timeout_s: float = 5.0) -> set[str]:
+    """Topic names on the cluster; a one-line UserError when the broker does not answer."""
+    try:
+        return await _list_topics(bootstrap, timeout_s)
+    except (KafkaError, OSError, TimeoutError) as exc:
+        raise UserError(
+            f"Kafka is not reachable at {bootstrap} ({type(exc).__name__}); start it with "
+            "'ccmon stack up' or set CCMON_KAFKA_BOOTSTRAP"
+        ) from None
+
+
+def broker_answers(bootstrap: str, timeout_s: float = 3.0) -> bool:
+    """True when the broker answers a metadata request (not merely an open port)."""
+    try:
+        asyncio.run(_list_topics(bootstrap, timeout_s))
+    except (KafkaError, OSError, TimeoutError):
+        return False
+    return True
+
+
+async def ensure_topics(bootstrap: str, names: Iterable[str], partitions: int) -> list[str]:
+    """Create the topics that do not exist yet; returns the ones created now."""
+    wanted = list(dict.fromkeys(names))
+    existing = await list_topics(bootstrap)
+    missing = [n for n in wanted if n not in existing]
+    if not missing:
+        return []
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        await admin.start()
+        response = await admin.create_topics(
+            [NewTopic(name=n, num_partitions=partitions, replication_factor=1) for n in missing]
+        )
+    except TopicAlreadyExistsError:
+        return []
+    finally:
+        await admin.close()
+    created = []
+    for topic, code, *rest in response.topic_errors:
+        if code == 0:
+            created.append(topic)
+        elif code != TopicAlreadyExistsError.errno:
+            raise UserError(f"creating topic {topic} failed: Kafka error {code} {rest}")
+    return created
+
+
+async def require_topics(bootstrap: str, names: Iterable[str]) -> None:
+    """Fail with one line naming the first missing topic and how to create it."""
+    existing = await list_topics(bootstrap)
+    missing = [n for n in names if n not in existing]
+    if missing:
+        raise UserError(
+            f"topic {missing[0]} is missing on {bootstrap} ({len(missing)} missing in all); "
+            "create them with 'ccmon topics create'"
+        )

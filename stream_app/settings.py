@@ -1,0 +1,141 @@
+"""All configuration, read once from environment variables (prefix ``CCMON_``).
+
+One typed, frozen settings object for the worker, the CLI and the local stack, so every
+default is written down in one place; ``docs`` and the README's table are generated from the
+field descriptions here (``ccmon config``). Invalid values stop the program with one line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from stream_app.errors import UserError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+"""The source checkout; ``deploy/`` and ``schemas/`` are read from here."""
+
+EVENT_TYPES: tuple[str, ...] = (
+    "contact.started",
+    "contact.answered",
+    "contact.resolved",
+    "contact.abandoned",
+    "survey.submitted",
+    "customer.status",
+)
+"""The six event types of the spec, in the order of its table."""
+
+
+class Settings(BaseSettings):
+    """Every knob of ccmon; the environment variable is ``CCMON_`` + the field name upper-cased."""
+
+    model_config = SettingsConfigDict(env_prefix="CCMON_", frozen=True, extra="ignore")
+
+    # --- Kafka -----------------------------------------------------------------------------
+    kafka_host: str = Field("127.0.0.1", description="Host the local broker binds and clients use.")
+    kafka_port: int = Field(9092, description="Kafka client (PLAINTEXT) port.")
+    kafka_controller_port: int = Field(
+        9095, description="KRaft controller port of the local broker."
+    )
+    kafka_bootstrap: str = Field(
+        "", description="Bootstrap servers for clients; empty means kafka_host:kafka_port."
+    )
+    kafka_version: str = Field("4.1.1", description="Apache Kafka version the local stack runs.")
+    topic_partitions: int = Field(6, ge=1, description="Partitions of each topic created by ccmon.")
+    topic_namespace: str = Field(
+        "", description="Prefix added to every topic name (isolates test runs on one broker)."
+    )
+    topic_contact_started: str = Field(
+        "cc.contact.started", description="Topic of contact.started."
+    )
+    topic_contact_answered: str = Field(
+        "cc.contact.answered", description="Topic of contact.answered."
+    )
+    topic_contact_resolved: str = Field(
+        "cc.contact.resolved", description="Topic of contact.resolved."
+    )
+    topic_contact_abandoned: str = Field(
+        "cc.contact.abandoned", description="Topic of contact.abandoned."
+    )
+    topic_survey_submitted: str = Field(
+        "cc.survey.submitted", description="Topic of survey.submitted."
+    )
+    topic_customer_status: str = Field(
+        "cc.customer.status", description="Topic of customer.status."
+    )
+    topic_deadletter: str = Field("cc.deadletter", description="Dead-letter topic for rejects.")
+
+    # --- Worker ----------------------------------------------------------------------------
+    app_id: str = Field("ccmon", description="Faust application id (consumer group, changelogs).")
+    web_host: str = Field("127.0.0.1", description="Address the worker's web server binds.")
+    web_port: int = Field(6066, description="Port of the worker's web server (/metrics, API).")
+    data_dir: Path = Field(
+        Path.home() / ".cache" / "ccmon" / "worker",
+        description="Worker's local state (faust table stores).",
+    )
+    log_level: str = Field("info", description="Worker log level.")
+
+    # --- Local stack -----------------------------------------------------------------------
+    home: Path = Field(
+        Path.home() / ".cache" / "ccmon",
+        description="Cache of Kafka jars and the local stack's data, logs and pid files.",
+    )
+    prometheus_port: int = Field(9090, description="Port of the local Prometheus.")
+    alertmanager_port: int = Field(9093, description="Port of the local Alertmanager.")
+    scrape_interval_s: int = Field(5, ge=1, description="Prometheus scrape interval of the worker.")
+    alert_webhook_url: str = Field(
+        "http://127.0.0.1:9099/alerts",
+        description="Where the local Alertmanager posts alerts (on-call's webhook receiver).",
+    )
+
+    @field_validator(
+        "kafka_port", "kafka_controller_port", "web_port", "prometheus_port", "alertmanager_port"
+    )
+    @classmethod
+    def _port_in_range(cls, value: int) -> int:
+        if not 1 <= value <= 65535:
+            raise ValueError(f"{value} is not a TCP port (1-65535)")
+        return value
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """What Kafka clients connect to."""
+        return self.kafka_bootstrap or f"{self.kafka_host}:{self.kafka_port}"
+
+    @property
+    def topics_by_type(self) -> dict[str, str]:
+        """Event type -> full topic name (namespace applied)."""
+        names = (
+            self.topic_contact_started,
+            self.topic_contact_answered,
+            self.topic_contact_resolved,
+            self.topic_contact_abandoned,
+            self.topic_survey_submitted,
+            self.topic_customer_status,
+        )
+        return {t: self.topic_namespace + n for t, n in zip(EVENT_TYPES, names, strict=True)}
+
+    @property
+    def deadletter_topic(self) -> str:
+        """Full name of the dead-letter topic."""
+        return self.topic_namespace + self.topic_deadletter
+
+    @property
+    def all_topics(self) -> list[str]:
+        """Every topic ccmon itself creates: the six input topics and the dead-letter topic."""
+        return [*self.topics_by_type.values(), self.deadletter_topic]
+
+
+def load_settings() -> Settings:
+    """Read the environment; a bad value becomes one clear line instead of a traceback."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise UserError(
+            f"invalid configuration: CCMON_{field.upper()}: {first['msg']}; "
+            "fix the environment variable (see README, Configuration)"
+        ) from None
