@@ -1,29 +1,65 @@
-"""The faust application: topics, agents and web views of one ccmon worker.
+"""The faust application: topics, agents, tables and web views of one ccmon worker.
 
-The data's path reads top to bottom in :mod:`stream_app.pipeline`; this module only wires it
-to faust (which topics feed which agent, which views the web server has).
+The data's path, top to bottom:
+
+1. ``ccmon.intake`` reads the six input topics: decode -> validate (rejects to the dead-letter
+   topic), then forwards each valid record, keyed by ``contact_id`` and/or ``customer_id``, to
+   two internal topics. Re-keying is what lets the next stage keep one state per contact and
+   per customer on exactly one worker, whatever key the producer used.
+2. ``ccmon.contacts`` and ``ccmon.customers`` apply each event to its state (tables
+   ``contacts_v1`` / ``customers_v1``, changelogged) and update the window counters by the
+   difference of the state's facts (:mod:`stream_app.engine`). Duplicates and replays after a
+   crash leave a state unchanged, so at-least-once delivery gives exact counts.
+3. The web server exposes ``/metrics`` and the JSON API from the engine's view.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
+from aiokafka.partitioner import murmur2
 from prometheus_client import CollectorRegistry
 
+from stream_app.engine.engine import Engine
+from stream_app.engine.state import contact_key, customer_key
+from stream_app.events import Accepted, Event, decode_event
+from stream_app.intake import Intake, SourceRecord
 from stream_app.metrics import PipelineMetrics
 from stream_app.settings import Settings
 from stream_app.web import register_views
 
+HOUSEKEEPING_EVERY_S = 30.0
+
 
 class CcmonApp(faust.App):
-    """faust.App carrying ccmon's settings and metrics, so agents and views can reach them."""
+    """faust.App carrying ccmon's settings, metrics and engine, for agents and views."""
 
     ccmon_settings: Settings
     registry: CollectorRegistry
     pipeline_metrics: PipelineMetrics
     partitions_assigned: bool
     """True once this worker joined the group and got its partitions (readiness)."""
+    intake: Intake
+    engine: Engine
+    contact_topic_name: str
+    customer_topic_name: str
+    forward: Callable[[Event, bytes], Awaitable[None]]
+    """Sends a valid event on to the entity stages (replaced in functional tests)."""
+
+    def owns(self, topic: str) -> Any:
+        """A predicate: is this key's partition of ``topic`` assigned to this worker now?"""
+        partitions = self.ccmon_settings.topic_partitions
+        mine = {tp.partition for tp in self.assignor.assigned_actives() if tp.topic == topic}
+        return lambda key: partition_of(key, partitions) in mine
+
+
+def partition_of(key: str, partitions: int) -> int:
+    """The partition Kafka's default partitioner (murmur2) gives a key: where its state lives."""
+    hashed: int = murmur2(key.encode())
+    return (hashed & 0x7FFFFFFF) % partitions
 
 
 def create_app(
@@ -40,8 +76,10 @@ def create_app(
         store=store,
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=1,
-        # Input topics are created by `ccmon topics create`, never implicitly by the worker.
-        topic_allow_declare=False,
+        # faust creates its own internal and changelog topics; input topics are never
+        # auto-created (the broker has auto.create.topics.enable=false and the worker checks
+        # them at start).
+        topic_allow_declare=True,
         web_bind=settings.web_host,
         web_host=settings.web_host,
         web_port=settings.web_port,
@@ -50,7 +88,7 @@ def create_app(
     )
     app.ccmon_settings = settings
     app.registry = registry if registry is not None else CollectorRegistry()
-    app.pipeline_metrics = PipelineMetrics.create(app.registry)
+    app.pipeline_metrics = metrics = PipelineMetrics.create(app.registry)
     app.partitions_assigned = False
 
     def _mark_assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
@@ -58,21 +96,137 @@ def create_app(
 
     app.on_partitions_assigned.connect(_mark_assigned)
 
-    events_topic = app.topic(
+    # --- topics and tables --------------------------------------------------------------------
+    input_topics = app.topic(
         *settings.topics_by_type.values(),
         key_type=bytes,
         value_type=bytes,
+        allow_empty=True,
         key_serializer="raw",
         value_serializer="raw",
-        allow_empty=True,
+    )
+    deadletter_topic = app.topic(
+        settings.deadletter_topic, key_serializer="raw", value_serializer="raw"
+    )
+    app.contact_topic_name = f"{settings.app_id}-contact-events-v1"
+    app.customer_topic_name = f"{settings.app_id}-customer-events-v1"
+    contact_topic, customer_topic = (
+        app.topic(
+            name,
+            partitions=settings.topic_partitions,
+            internal=True,
+            key_serializer="raw",
+            value_serializer="raw",
+        )
+        for name in (app.contact_topic_name, app.customer_topic_name)
+    )
+    contacts = app.Table(
+        "contacts_v1",
+        key_type=str,
+        value_type=bytes,
+        partitions=settings.topic_partitions,
+        help="contact_id -> contact state (orjson)",
+    )
+    customers = app.Table(
+        "customers_v1",
+        key_type=str,
+        value_type=bytes,
+        partitions=settings.topic_partitions,
+        help="customer_id -> customer state (orjson)",
+    )
+    for table in (contacts, customers):
+        # States are orjson bytes already; faust would wrap them in JSON again.
+        table.value_serializer = "raw"  # type: ignore[attr-defined]  # set on Collection, not in TableT
+
+    # --- stages -------------------------------------------------------------------------------
+    async def send_deadletter(key: bytes | None, value: bytes) -> None:
+        await deadletter_topic.send(key=key, value=value)
+
+    app.intake = intake = Intake(settings, metrics, send_deadletter)
+    app.engine = engine = Engine(
+        params=settings.kpi_params(),
+        horizon_ms=settings.horizon_ms,
+        contacts=contacts,
+        customers=customers,
+        on_duplicate=lambda e: metrics.events_duplicate.labels(e.event_type).inc(),
+        on_late=lambda e: metrics.events_late.labels(e.event_type).inc(),
     )
 
-    @app.agent(events_topic, name="ccmon.events")
-    async def consume_events(stream: Any) -> None:
-        """Count each record by its topic (decode/validate/aggregate come next)."""
-        consumed = app.pipeline_metrics.events_consumed
+    async def forward(valid: Event, value: bytes) -> None:
+        """Re-key a valid event to the contact and/or customer stage."""
+        if (key := contact_key(valid)) is not None:
+            await contact_topic.send(key=key.encode(), value=value)
+        if (key := customer_key(valid)) is not None:
+            await customer_topic.send(key=key.encode(), value=value)
+
+    app.forward = forward
+
+    @app.agent(input_topics, name="ccmon.intake")
+    async def intake_agent(stream: Any) -> None:
+        """decode -> validate, then re-key valid events by contact and by customer."""
         async for event in stream.events():
-            consumed.labels(event.message.topic).inc()
+            message = event.message
+            valid = await intake.admit(
+                SourceRecord(
+                    topic=message.topic,
+                    partition=message.partition,
+                    offset=message.offset,
+                    timestamp_ms=int(message.timestamp * 1000) if message.timestamp else None,
+                    key=message.key,
+                    value=message.value,
+                )
+            )
+            if valid is not None:
+                await app.forward(valid, message.value)
+
+    def decode_forwarded(value: bytes) -> Event:
+        # Validated once already; the Kafka timestamp bound was checked at intake.
+        result = decode_event(
+            value,
+            expected_type=None,
+            kafka_timestamp_ms=None,
+            min_time_ms=settings.min_event_time_ms,
+        )
+        assert isinstance(result, Accepted), "intake forwards valid events only"
+        return result.event
+
+    last_evict: dict[str, float] = {}
+
+    def housekeeping(table_topic: str, partition: int) -> None:
+        """Now and then, drop out-of-horizon windows and states of this event's partition.
+
+        Runs inside the agent because a table delete writes its tombstone to the current
+        event's changelog partition, so only keys of that partition may be deleted here.
+        """
+        slot = f"{table_topic}:{partition}"
+        now = time.monotonic()
+        if now - last_evict.get(slot, 0.0) < HOUSEKEEPING_EVERY_S:
+            return
+        last_evict[slot] = now
+        partitions = settings.topic_partitions
+        engine.prune()
+        engine.evict(lambda key: partition_of(key, partitions) == partition)
+
+    @app.agent(contact_topic, name="ccmon.contacts")
+    async def contacts_agent(stream: Any) -> None:
+        """Apply each event to its contact's state and the window counters."""
+        async for event in stream.events():
+            engine.apply_contact_event(event.key.decode(), decode_forwarded(event.value))
+            housekeeping(app.contact_topic_name, event.message.partition)
+
+    @app.agent(customer_topic, name="ccmon.customers")
+    async def customers_agent(stream: Any) -> None:
+        """Apply each event to its customer's state (FCR, CRR, contact-less surveys)."""
+        async for event in stream.events():
+            engine.apply_customer_event(event.key.decode(), decode_forwarded(event.value))
+            housekeeping(app.customer_topic_name, event.message.partition)
+
+    async def rebuild_view() -> None:
+        """After recovery or a rebalance, recompute the counters from the states owned now."""
+        engine.rebuild(app.owns(app.contact_topic_name), app.owns(app.customer_topic_name))
+
+    contacts.on_recover(rebuild_view)
+    customers.on_recover(rebuild_view)
 
     register_views(app)
     return app

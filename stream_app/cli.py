@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -196,6 +197,58 @@ def _print_urls(settings: Settings) -> None:
     click.echo(f"  Alertmanager     http://127.0.0.1:{settings.alertmanager_port}")
     click.echo(f"  Kafka            {settings.bootstrap_servers}")
     click.echo("  Ctrl-C stops everything.\n")
+
+
+# --- integrator's tools --------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@click.pass_context
+def check(ctx: click.Context, file: Path, as_json: bool) -> None:
+    """Validate a JSON Lines file of events exactly as the worker would; exit 1 on any reject."""
+    import orjson
+
+    from stream_app.events.check import check_lines
+
+    settings = _settings(ctx)
+    with file.open("rb") as lines:
+        summary = check_lines(lines, min_time_ms=settings.min_event_time_ms)
+    if as_json:
+        click.echo(orjson.dumps(summary.as_json()).decode())
+    else:
+        click.echo(summary.render_text())
+    sys.exit(0 if summary.ok else 1)
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Pace by occurred_at, this many times faster than real time (default: max rate).",
+)
+@click.option("--no-progress", is_flag=True, help="No progress bar (e.g. in CI logs).")
+@click.pass_context
+def send(ctx: click.Context, file: Path, speed: float | None, no_progress: bool) -> None:
+    """Produce a JSON Lines file of events to the topics of their `type` (alias: replay)."""
+    from stream_app.replay import read_lines, send_lines
+
+    lines = read_lines(file)
+    summary = asyncio.run(
+        send_lines(_settings(ctx), lines, speed=speed, show_progress=not no_progress)
+    )
+    rate = summary.sent / summary.seconds if summary.seconds else 0.0
+    click.echo(f"sent {summary.sent} events in {summary.seconds:.1f} s ({rate:,.0f} ev/s)")
+    for topic, count in sorted(summary.sent_by_topic.items()):
+        click.echo(f"  {topic:<32} {count}")
+    for reason, count in sorted(summary.skipped.items()):
+        click.echo(f"  skipped ({reason}): {count}")
+
+
+cli.add_command(send, "replay")
 
 
 @cli.command("config")

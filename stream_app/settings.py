@@ -7,12 +7,15 @@ field descriptions here (``ccmon config``). Invalid values stop the program with
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from stream_app.errors import UserError
+from stream_app.kpi.formulas import KpiParams
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 """The source checkout; ``deploy/`` and ``schemas/`` are read from here."""
@@ -77,6 +80,32 @@ class Settings(BaseSettings):
     )
     log_level: str = Field("info", description="Worker log level.")
 
+    # --- Event contract --------------------------------------------------------------------
+    min_event_time: datetime = Field(
+        datetime(2000, 1, 1, tzinfo=UTC),
+        description="Earliest possible occurred_at (RFC 3339); earlier events are rejected.",
+    )
+    horizon_hours: float = Field(
+        48.0,
+        gt=0,
+        description="Kept horizon behind the newest occurred_at: later events still fill their "
+        "window; older ones are late (all-time counters only). Also how long duplicates are "
+        "recognized.",
+    )
+
+    # --- KPI parameters (spec section 3) ---------------------------------------------------
+    service_level_threshold_s: float = Field(
+        20.0, ge=0, description="Answered within this many seconds counts toward service level."
+    )
+    short_abandon_threshold_s: float = Field(
+        0.0, ge=0, description="Abandons shorter than this leave both sides of the ratios."
+    )
+    csat_satisfied_min_5: int = Field(4, ge=1, le=5, description="Satisfied CSAT, 5-point.")
+    csat_satisfied_min_10: int = Field(9, ge=1, le=10, description="Satisfied CSAT, 10-point.")
+    fcr_lookback_days: float = Field(7.0, gt=0, description="FCR repeat look-back, inclusive.")
+    timezone: str = Field("UTC", description="IANA zone where 'today' and months start.")
+    day_reset: str = Field("00:00", description="Local HH:MM at which 'today' starts.")
+
     # --- Local stack -----------------------------------------------------------------------
     home: Path = Field(
         Path.home() / ".cache" / "ccmon",
@@ -98,6 +127,46 @@ class Settings(BaseSettings):
         if not 1 <= value <= 65535:
             raise ValueError(f"{value} is not a TCP port (1-65535)")
         return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not an IANA time zone (e.g. Europe/Bucharest)"
+            ) from None
+        return value
+
+    @field_validator("min_event_time")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("needs an explicit offset, e.g. 2000-01-01T00:00:00Z")
+        return value
+
+    def kpi_params(self) -> KpiParams:
+        """The KPI parameters as the pure arithmetic takes them."""
+        return KpiParams(
+            service_level_threshold_s=self.service_level_threshold_s,
+            short_abandon_threshold_s=self.short_abandon_threshold_s,
+            csat_satisfied_min_5=self.csat_satisfied_min_5,
+            csat_satisfied_min_10=self.csat_satisfied_min_10,
+            fcr_lookback_s=self.fcr_lookback_days * 86400,
+            timezone=self.timezone,
+            day_reset=self.day_reset,
+        )
+
+    @property
+    def horizon_ms(self) -> int:
+        """`horizon_hours` in milliseconds."""
+        return int(self.horizon_hours * 3_600_000)
+
+    @property
+    def min_event_time_ms(self) -> int:
+        """`min_event_time` as epoch milliseconds, as the decoder takes it."""
+        return int(self.min_event_time.timestamp() * 1000)
 
     @property
     def bootstrap_servers(self) -> str:

@@ -1,25 +1,77 @@
-"""The events agent under faust's test context (memory store, no broker)."""
+"""The agents under faust's test context (memory store, no broker)."""
 
 from __future__ import annotations
 
+import orjson
 from prometheus_client import CollectorRegistry
 
-from stream_app.app import create_app
+from stream_app.app import CcmonApp, create_app
+from stream_app.events import Event
 from stream_app.settings import Settings
+from tests.factories import event_bytes
 
 
-async def test_agent_counts_each_record() -> None:
-    """Every record the agent receives increments ccmon_events_consumed_total once."""
-    registry = CollectorRegistry()
-    app = create_app(Settings(app_id="ccmon-functional"), registry=registry)
-    agent = app.agents["ccmon.events"]
-    async with agent.test_context() as ctx:
-        for n in range(3):
-            await ctx.put(b'{"n": %d}' % n, key=b"c-1")
-    total = sum(
+def _total(registry: CollectorRegistry, name: str, **labels: str) -> float:
+    return sum(
         s.value
         for f in registry.collect()
         for s in f.samples
-        if s.name == "ccmon_events_consumed_total"
+        if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
     )
-    assert total == 3.0
+
+
+def _app() -> tuple[CcmonApp, CollectorRegistry]:
+    registry = CollectorRegistry()
+    return create_app(Settings(app_id="ccmon-functional"), registry=registry), registry
+
+
+async def test_intake_forwards_valid_and_dead_letters_invalid() -> None:
+    """Valid events go on to the entity stages; a bad record is dead-lettered with its origin."""
+    app, registry = _app()
+    dead: list[tuple[bytes | None, bytes]] = []
+    forwarded: list[Event] = []
+
+    async def capture_dead(key: bytes | None, value: bytes) -> None:
+        dead.append((key, value))
+
+    async def capture_forward(event: Event, value: bytes) -> None:
+        forwarded.append(event)
+
+    app.intake.send_deadletter = capture_dead
+    app.forward = capture_forward
+    async with app.agents["ccmon.intake"].test_context() as ctx:
+        await ctx.put(event_bytes("contact.started", event_id="s-1"), key=b"c-1")
+        await ctx.put(event_bytes("contact.resolved", event_id="r-1"), key=b"c-1")
+        await ctx.put(b"not json", key=b"c-3")
+
+    assert [e.event_id for e in forwarded] == ["s-1", "r-1"]
+    assert _total(registry, "ccmon_events_consumed_total") == 3.0
+    assert _total(registry, "ccmon_events_accepted_total") == 2.0
+    assert _total(registry, "ccmon_events_rejected_total", reason="not_json") == 1.0
+    assert len(dead) == 1
+    record = orjson.loads(dead[0][1])
+    assert record["reason"] == "not_json"
+    assert record["original_b64"] == "bm90IGpzb24="
+    assert dead[0][0] == b"c-3"
+
+
+async def test_contact_stage_counts_once_and_drops_duplicates() -> None:
+    """A contact's events update the window counters; a repeated event_id changes nothing."""
+    app, registry = _app()
+    started = event_bytes("contact.started", event_id="s-1", contact_id="c-1")
+    answered = event_bytes("contact.answered", event_id="a-1", contact_id="c-1", wait_seconds=12)
+    async with app.agents["ccmon.contacts"].test_context() as ctx:
+        await ctx.put(started, key=b"c-1")
+        await ctx.put(answered, key=b"c-1")
+        await ctx.put(started, key=b"c-1")
+
+    view = app.engine.view
+    day = view.starts("day")
+    assert len(day) == 1
+    billing = view.counters("day", day, "queue", "billing")
+    assert billing["offered"] == 1
+    assert billing["answered"] == 1
+    assert billing["answered_wait_seconds_sum"] == 12.0
+    assert billing["answered_within_sl"] == 1
+    assert view.counters("day", day, "agent", "a-1")["answered"] == 1
+    assert _total(registry, "ccmon_events_duplicate_total", type="contact.started") == 1.0

@@ -1,0 +1,209 @@
+"""What each contact and each customer contributes to the KPI counters, as a pure function.
+
+The engine keeps one state per contact (keyed by ``contact_id``) and one per customer (keyed by
+``customer_id``) in changelogged tables. The counters are never stored: they are the sum of
+``facts(state)`` over all states, so
+
+- an event replayed after a crash changes nothing (its ``event_id`` is already in the state),
+- arrival order does not matter (facts are recomputed from the whole state, sorted by event
+  time: a survey before its contact's resolution, a repeat contact before the first one),
+- after a restart or rebalance the counters are rebuilt exactly from the recovered states.
+
+A fact is ``(window_kind, window_start_ms, dim_kind, dim_value) -> {counter: amount}``. Durations
+are integer milliseconds in states and facts (``*_seconds_sum`` counters hold ms until the view
+converts them), so adding and later subtracting a contribution is exact.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from stream_app.kpi.formulas import (
+    KpiParams,
+    csat_satisfied,
+    day_start_ms,
+    fcr_reason_matches,
+    is_short_abandon,
+    nps_class,
+    tumbling_start_ms,
+    within_fcr_lookback,
+    within_service_level,
+)
+
+UNKNOWN = "(unknown)"
+"""Dimension value of a missing team, or an agent not known (yet)."""
+
+WINDOW_KINDS = ("day", "15m", "1m")
+"""Kept windows: local day (``timezone``/``day_reset``), 15-min tumbling, 1-min buckets (for the
+trailing 15 min and 1 h)."""
+
+WindowKey = tuple[str, int, str, str]
+"""(window_kind, window_start_ms, dim_kind, dim_value)."""
+Facts = dict[WindowKey, dict[str, int]]
+State = dict[str, Any]
+"""A contact's or customer's state: plain JSON-able dicts and lists (stored with orjson)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Dims:
+    """Where an event belongs; ``agent``/``team`` None means no agent/team breakdown."""
+
+    queue: str
+    channel: str
+    agent: str | None = None
+    team: str | None = None
+
+    def pairs(self, with_agent: bool) -> Iterator[tuple[str, str]]:
+        yield "all", "all"
+        yield "queue", self.queue
+        yield "channel", self.channel
+        if with_agent and self.agent is not None:
+            yield "agent", self.agent
+            yield "team", self.team or UNKNOWN
+
+
+def window_starts(ts_ms: int, params: KpiParams) -> Iterator[tuple[str, int]]:
+    """The start of each kept window holding ``ts_ms``."""
+    yield "day", day_start_ms(ts_ms, params.timezone, params.day_reset)
+    yield "15m", tumbling_start_ms(ts_ms, 900)
+    yield "1m", tumbling_start_ms(ts_ms, 60)
+
+
+class FactSink:
+    """Accumulates facts; one ``add`` expands a contribution to every window and dimension."""
+
+    def __init__(self, params: KpiParams) -> None:
+        self.params = params
+        self.facts: Facts = defaultdict(dict)
+
+    def add(self, ts_ms: int, dims: Dims, amounts: Mapping[str, int], with_agent: bool) -> None:
+        for kind, start in window_starts(ts_ms, self.params):
+            for dim_kind, dim_value in dims.pairs(with_agent):
+                bucket = self.facts[(kind, start, dim_kind, dim_value)]
+                for name, amount in amounts.items():
+                    bucket[name] = bucket.get(name, 0) + amount
+
+
+def _first_resolved(resolved: list[State]) -> State | None:
+    """A contact's first resolved event: earliest occurred_at, ties by arrival."""
+    return min(resolved, key=lambda r: r["t"]) if resolved else None
+
+
+def contact_facts(state: State, params: KpiParams) -> Facts:
+    """Every counter contribution of one contact (started/answered/abandoned/resolved/surveys)."""
+    sink = FactSink(params)
+    for s in state.get("started", ()):
+        sink.add(s["t"], Dims(s["q"], s["ch"]), {"offered": 1}, with_agent=False)
+    for a in state.get("answered", ()):
+        dims = Dims(a["q"], a["ch"], a["a"], a.get("tm"))
+        wait_ms = a["w"]
+        sink.add(a["t"], dims, {"answered": 1, "answered_wait_seconds_sum": wait_ms}, True)
+        if within_service_level(wait_ms / 1000, params):
+            sink.add(a["t"], dims, {"answered_within_sl": 1}, with_agent=False)
+    for b in state.get("abandoned", ()):
+        amounts = {"abandoned": 1}
+        if is_short_abandon(b["w"] / 1000, params):
+            amounts["abandoned_short"] = 1
+        sink.add(b["t"], Dims(b["q"], b["ch"]), amounts, with_agent=False)
+    resolved = state.get("resolved", [])
+    for r in resolved:
+        dims = Dims(r["q"], r["ch"], r["a"], r.get("tm"))
+        handle_ms = r["talk"] + r["hold"] + r["wrap"]
+        sink.add(r["t"], dims, {"handled": 1, "handle_seconds_sum": handle_ms}, with_agent=True)
+    started = state.get("started") or [None]
+    survey_facts(sink, state.get("surveys", ()), _first_resolved(resolved), started[0])
+    return dict(sink.facts)
+
+
+def survey_facts(
+    sink: FactSink,
+    surveys: Iterable[State],
+    resolved: State | None,
+    started: State | None,
+) -> None:
+    """Surveys count at their own time; each dimension they lack comes from their contact."""
+    for v in surveys:
+        if resolved is not None:
+            queue, channel = resolved["q"], resolved["ch"]
+            agent, team = resolved["a"], resolved.get("tm")
+        elif started is not None:
+            queue, channel, agent, team = started["q"], started["ch"], UNKNOWN, UNKNOWN
+        else:
+            queue, channel, agent, team = UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN
+        dims = Dims(
+            v.get("q") or queue, v.get("ch") or channel, v.get("a") or agent, v.get("tm") or team
+        )
+        sink.add(v["t"], dims, _survey_amounts(v, sink.params), with_agent=True)
+
+
+def _survey_amounts(survey: State, params: KpiParams) -> dict[str, int]:
+    score = survey["s"]
+    if survey["m"] == "nps":
+        kind = nps_class(score)
+        return {
+            "nps_responses": 1,
+            "nps_promoters": int(kind == "promoter"),
+            "nps_detractors": int(kind == "detractor"),
+        }
+    scale = survey.get("sc") or 5
+    return {
+        "csat_responses": 1,
+        "csat_satisfied": int(csat_satisfied(score, scale, params)),
+        f"csat_responses_{scale}": 1,
+        f"csat_score_sum_{scale}": score,
+    }
+
+
+def customer_facts(state: State, params: KpiParams) -> Facts:
+    """FCR issues, credits and withdrawals of one customer, plus surveys without a contact."""
+    sink = FactSink(params)
+    handled = sorted(state.get("handled", {}).values(), key=lambda h: (h["t"], h["n"]))
+    issue_of: list[int] = []  # index in `handled` of the issue's first contact, per contact
+    withdrawn: set[int] = set()
+    for i, h in enumerate(handled):
+        match = next(
+            (
+                j
+                for j in range(i - 1, -1, -1)
+                if fcr_reason_matches(handled[j].get("r"), h.get("r"))
+                and within_fcr_lookback(handled[j]["t"], h["t"], params)
+            ),
+            None,
+        )
+        if match is None:
+            issue_of.append(i)
+            continue
+        first = issue_of[match]
+        issue_of.append(first)
+        if handled[first]["res"] and within_fcr_lookback(handled[first]["t"], h["t"], params):
+            withdrawn.add(first)
+    for i, h in enumerate(handled):
+        if issue_of[i] != i:
+            continue
+        amounts = {
+            "fcr_issues": 1,
+            "fcr_resolved_first": int(h["res"]),
+            "fcr_withdrawn": int(i in withdrawn),
+        }
+        sink.add(h["t"], Dims(h["q"], h["ch"], h["a"], h.get("tm")), amounts, with_agent=True)
+    survey_facts(sink, state.get("surveys", ()), None, None)
+    return dict(sink.facts)
+
+
+def status_at(state: State, at_ms: int) -> str | None:
+    """A customer's status just before ``at_ms``: the latest status event strictly before it."""
+    best: State | None = None
+    for s in state.get("status", ()):
+        if s["t"] < at_ms and (best is None or s["t"] >= best["t"]):
+            best = s
+    return None if best is None else str(best["s"])
+
+
+def crr_contribution(state: State, start_ms: int, end_ms: int) -> tuple[int, int]:
+    """(active at the period's start, and still active at its end) for one customer: 0 or 1."""
+    if status_at(state, start_ms) != "active":
+        return 0, 0
+    return 1, int(status_at(state, end_ms) == "active")

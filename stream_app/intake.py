@@ -1,0 +1,85 @@
+"""The front of the pipeline: decode -> validate, dead-lettering every reject.
+
+Everything after this stage sees only valid events. A rejected record is never lost: it goes
+to the dead-letter topic with its original bytes, where it came from, and a one-line reason,
+and the worker carries on. Duplicates are recognized one stage later, in the contact's or
+customer's state (see :mod:`stream_app.engine.state`), where recognizing them is exact even
+when this stage replays records after a crash.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from stream_app.events import Accepted, Event, Rejected, decode_event
+from stream_app.metrics import PipelineMetrics
+from stream_app.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRecord:
+    """The parts of a Kafka record the intake needs (so it is testable without faust)."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int | None
+    key: bytes | None
+    value: bytes | None
+
+
+def deadletter_value(record: SourceRecord, rejected: Rejected, now_ms: int) -> bytes:
+    """The dead-letter record: see ``docs/events.md`` ("Dead-letter records")."""
+    return orjson.dumps(
+        {
+            "reason": rejected.reason.value,
+            "detail": rejected.detail,
+            "event_type": rejected.event_type,
+            "source_topic": record.topic,
+            "source_partition": record.partition,
+            "source_offset": record.offset,
+            "source_timestamp_ms": record.timestamp_ms,
+            "rejected_at_ms": now_ms,
+            "original_b64": base64.b64encode(record.value or b"").decode("ascii"),
+        }
+    )
+
+
+SendDeadLetter = Callable[[bytes | None, bytes], Awaitable[Any]]
+
+
+@dataclass
+class Intake:
+    """Per-worker intake: the topic -> type map, the metrics and the dead-letter sender."""
+
+    settings: Settings
+    metrics: PipelineMetrics
+    send_deadletter: SendDeadLetter
+    type_of_topic: dict[str, str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.type_of_topic = {t: e for e, t in self.settings.topics_by_type.items()}
+
+    async def admit(self, record: SourceRecord) -> Event | None:
+        """The event if it is valid; otherwise dead-letter it, count it, and return None."""
+        self.metrics.events_consumed.labels(record.topic).inc()
+        result = decode_event(
+            record.value,  # type: ignore[arg-type]  # None (a tombstone) is rejected as not_json
+            expected_type=self.type_of_topic.get(record.topic),
+            kafka_timestamp_ms=record.timestamp_ms,
+            min_time_ms=self.settings.min_event_time_ms,
+        )
+        if isinstance(result, Rejected):
+            self.metrics.events_rejected.labels(result.reason.value).inc()
+            now_ms = time.time_ns() // 1_000_000
+            await self.send_deadletter(record.key, deadletter_value(record, result, now_ms))
+            return None
+        assert isinstance(result, Accepted)
+        self.metrics.events_accepted.labels(result.event.event_type).inc()
+        return result.event
