@@ -27,7 +27,7 @@ from stream_app.engine.engine import Engine
 from stream_app.engine.state import contact_key, customer_key
 from stream_app.events import Accepted, Event, decode_event
 from stream_app.intake import Intake, SourceRecord
-from stream_app.metrics import PipelineMetrics
+from stream_app.metrics import EngineCollector, PipelineMetrics
 from stream_app.settings import Settings
 from stream_app.web import register_views
 
@@ -148,9 +148,9 @@ def create_app(
         horizon_ms=settings.horizon_ms,
         contacts=contacts,
         customers=customers,
-        on_duplicate=lambda e: metrics.events_duplicate.labels(e.event_type).inc(),
-        on_late=lambda e: metrics.events_late.labels(e.event_type).inc(),
+        partition_of=lambda key: partition_of(key, settings.topic_partitions),
     )
+    app.registry.register(EngineCollector(engine))
 
     async def forward(valid: Event, value: bytes) -> None:
         """Re-key a valid event to the contact and/or customer stage."""

@@ -1,10 +1,11 @@
-"""The front of the pipeline: decode -> validate, dead-lettering every reject.
+"""The front of the pipeline: decode -> validate -> on time, dead-lettering every reject.
 
-Everything after this stage sees only valid events. A rejected record is never lost: it goes
-to the dead-letter topic with its original bytes, where it came from, and a one-line reason,
-and the worker carries on. Duplicates are recognized one stage later, in the contact's or
-customer's state (see :mod:`stream_app.engine.state`), where recognizing them is exact even
-when this stage replays records after a crash.
+Everything after this stage sees only valid events within the kept horizon (48 h by default)
+behind their input partition's event-time clock; later ones are counted as late. A rejected
+record is never lost: it goes to the dead-letter topic with its original bytes, where it came
+from, and a one-line reason, and the worker carries on. Duplicates are recognized one stage
+later, in the contact's or customer's state (see :mod:`stream_app.engine.state`), where
+recognizing them is exact even when this stage replays records after a crash.
 """
 
 from __future__ import annotations
@@ -51,6 +52,27 @@ def deadletter_value(record: SourceRecord, rejected: Rejected, now_ms: int) -> b
     )
 
 
+@dataclass
+class LatenessGate:
+    """Event-time clock per input partition; an event older than the horizon behind it is late.
+
+    Per partition, as Kafka Streams does: one topic running ahead of another (they are read
+    concurrently) must not make the other's on-time events late.
+    """
+
+    horizon_ms: int
+    clocks: dict[tuple[str, int], int] = field(default_factory=dict)
+
+    def on_time(self, slot: tuple[str, int], occurred_at_ms: int) -> bool:
+        """False for a late event; otherwise advance the slot's clock and True."""
+        clock = self.clocks.get(slot, 0)
+        if occurred_at_ms < clock - self.horizon_ms:
+            return False
+        if occurred_at_ms > clock:
+            self.clocks[slot] = occurred_at_ms
+        return True
+
+
 SendDeadLetter = Callable[[bytes | None, bytes], Awaitable[Any]]
 
 
@@ -62,9 +84,11 @@ class Intake:
     metrics: PipelineMetrics
     send_deadletter: SendDeadLetter
     type_of_topic: dict[str, str] = field(init=False)
+    lateness: LatenessGate = field(init=False)
 
     def __post_init__(self) -> None:
         self.type_of_topic = {t: e for e, t in self.settings.topics_by_type.items()}
+        self.lateness = LatenessGate(self.settings.horizon_ms)
 
     async def admit(self, record: SourceRecord) -> Event | None:
         """The event if it is valid; otherwise dead-letter it, count it, and return None."""
@@ -81,5 +105,9 @@ class Intake:
             await self.send_deadletter(record.key, deadletter_value(record, result, now_ms))
             return None
         assert isinstance(result, Accepted)
-        self.metrics.events_accepted.labels(result.event.event_type).inc()
-        return result.event
+        event = result.event
+        self.metrics.events_accepted.labels(event.event_type).inc()
+        if not self.lateness.on_time((record.topic, record.partition), event.occurred_at_ms):
+            self.metrics.events_late.labels(event.event_type).inc()
+            return None
+        return event

@@ -10,6 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, disable_created_metrics
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from stream_app.engine.engine import Engine
 
 # `_created` series double the exposition and no query of ours reads them.
 disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped in prometheus_client
@@ -22,7 +26,6 @@ class PipelineMetrics:
     events_consumed: Counter
     events_accepted: Counter
     events_rejected: Counter
-    events_duplicate: Counter
     events_late: Counter
 
     @classmethod
@@ -40,22 +43,48 @@ class PipelineMetrics:
                 ["type"],
                 registry=registry,
             ),
+            events_late=Counter(
+                f"{prefix}_events_late",
+                "Valid events older than the kept horizon behind their input partition's "
+                "event-time clock: all-time counters only, no window.",
+                ["type"],
+                registry=registry,
+            ),
             events_rejected=Counter(
                 f"{prefix}_events_rejected",
                 "Records sent to the dead-letter topic, by reason (docs/events.md).",
                 ["reason"],
                 registry=registry,
             ),
-            events_duplicate=Counter(
-                f"{prefix}_events_duplicate",
-                "Valid events whose event_id was already applied (dropped, counted once).",
-                ["type"],
-                registry=registry,
-            ),
-            events_late=Counter(
-                f"{prefix}_events_late",
-                "Valid events older than the kept horizon behind the event-time clock.",
-                ["type"],
-                registry=registry,
-            ),
         )
+
+
+class EngineCollector(Collector):
+    """Scrape-time series read from the engine's snapshot-able stats (never live tables)."""
+
+    def __init__(self, engine: Engine, prefix: str = "ccmon") -> None:
+        self.engine = engine
+        self.prefix = prefix
+
+    def collect(self) -> list[Metric]:
+        stats = self.engine.stats
+        families: list[Metric] = []
+        for name, help_text, values in (
+            ("events_applied", "Events applied to a contact or customer state.", stats.applied),
+            (
+                "events_duplicate",
+                "Events whose event_id was already applied (counted once).",
+                stats.duplicate,
+            ),
+        ):
+            family = CounterMetricFamily(f"{self.prefix}_{name}", help_text, labels=["type"])
+            for event_type, count in sorted(dict(values).items()):
+                family.add_metric([event_type], count)
+            families.append(family)
+        clock = GaugeMetricFamily(
+            f"{self.prefix}_event_clock_seconds",
+            "Newest occurred_at applied by this worker (its event-time clock), epoch seconds.",
+        )
+        clock.add_metric([], self.engine.clock_ms / 1000)
+        families.append(clock)
+        return families

@@ -1,18 +1,44 @@
-"""HTTP views of the worker: Prometheus exposition and a health probe."""
+"""HTTP views of the worker: Prometheus exposition, a health probe and the JSON API."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from stream_app.api import BadQuery, local_part, merge_parts
 
 if TYPE_CHECKING:
     from stream_app.app import CcmonApp
 
 
+async def gather_parts(app: CcmonApp, query: dict[str, str], now_ms: int) -> list[dict[str, Any]]:
+    """Every worker's part of the answer: ours computed here, the others' over HTTP."""
+    own = str(app.conf.canonical_url).rstrip("/")
+    peers = {str(url).rstrip("/") for url in app.router.tables_metadata()} - {own}
+    owned = app.owns(app.customer_topic_name)
+    parts = [local_part(app.engine, query, now_ms, owned)]
+    if not peers:
+        return parts
+    params = {**query, "local": "1", "at": str(now_ms)}
+    timeout = aiohttp.ClientTimeout(total=5)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+
+        async def fetch(url: str) -> dict[str, Any]:
+            async with session.get(f"{url}/api/kpis", params=params) as response:
+                response.raise_for_status()
+                part: dict[str, Any] = await response.json()
+                return part
+
+        parts += await asyncio.gather(*(fetch(url) for url in sorted(peers)))
+    return parts
+
+
 def register_views(app: CcmonApp) -> None:
-    """Attach ``/metrics`` and ``/healthz`` to the app's web server."""
+    """Attach ``/metrics``, ``/healthz`` and ``/api/kpis`` to the app's web server."""
 
     @app.page("/metrics")
     class MetricsView(faust.web.View):
@@ -28,3 +54,21 @@ def register_views(app: CcmonApp) -> None:
 
         async def get(self, request: Any) -> Any:
             return self.json({"status": "ok", "app": app.conf.id, "ready": app.partitions_assigned})
+
+    @app.page("/api/kpis")
+    class KpisView(faust.web.View):
+        """KPIs with their counters for a window and a dimension; see docs/api.md."""
+
+        async def get(self, request: Any) -> Any:
+            query = dict(request.query)
+            try:
+                now_ms = int(query.pop("at", 0)) or app.engine.reference_ms()
+                if query.pop("local", None):
+                    owned = app.owns(app.customer_topic_name)
+                    return self.json(local_part(app.engine, query, now_ms, owned))
+                parts = await gather_parts(app, query, now_ms)
+                return self.json(merge_parts(parts, query, app.engine.params, now_ms))
+            except (BadQuery, ValueError) as exc:
+                return self.json({"error": str(exc)}, status=400)
+            except aiohttp.ClientError as exc:
+                return self.json({"error": f"a peer worker did not answer: {exc}"}, status=503)

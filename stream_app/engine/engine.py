@@ -34,7 +34,6 @@ class EngineStats:
 
     applied: dict[str, int] = field(default_factory=dict)
     duplicate: dict[str, int] = field(default_factory=dict)
-    late: dict[str, int] = field(default_factory=dict)
 
     @staticmethod
     def bump(counter: dict[str, int], event_type: str) -> None:
@@ -49,75 +48,70 @@ class Engine:
     horizon_ms: int
     contacts: MutableMapping[str, bytes]
     customers: MutableMapping[str, bytes]
+    partition_of: Callable[[str], int] = lambda key: 0
+    """Which partition of its stage a state key lives in (Kafka's partitioner in the worker)."""
     view: KpiView = field(default_factory=KpiView)
-    clock_ms: int = 0
-    """Newest occurred_at applied: the stream's event-time clock."""
+    clocks: dict[tuple[str, int], int] = field(default_factory=dict)
+    """Newest occurred_at applied per stage partition; decides which windows are kept and which
+    states can go. (Lateness is judged earlier, per input partition, by the intake.)"""
     waiting: dict[str, tuple[str, str, int]] = field(default_factory=dict)
     """contact_id -> (queue, channel, started_at_ms) of contacts waiting now."""
     stats: EngineStats = field(default_factory=EngineStats)
-    on_duplicate: Callable[[Event], None] | None = None
-    on_late: Callable[[Event], None] | None = None
 
     # -- applying events -----------------------------------------------------------------------
 
-    def is_late(self, event: Event) -> bool:
-        """Older than the kept horizon behind the event-time clock: all-time counters only."""
-        return event.occurred_at_ms < self.clock_ms - self.horizon_ms
+    @property
+    def clock_ms(self) -> int:
+        """The newest occurred_at applied anywhere on this worker (0 before any event)."""
+        return max(self.clocks.values(), default=0)
 
     def apply_contact_event(self, key: str, event: Event) -> bool:
-        """Apply an event routed by contact_id; False for a duplicate or a late event."""
-        if self._late(event, primary=True):
-            return False
-        changed = self._update(self.contacts, key, event, apply_to_contact, self._contact_facts)
+        """Apply an event routed by contact_id; False for a duplicate."""
+        slot = ("contact", self.partition_of(key))
+        changed = self._apply(
+            slot, self.contacts, key, event, apply_to_contact, self._contact_facts, primary=True
+        )
         if changed:
-            state = self._load(self.contacts, key)
-            self._track_waiting(key, state)
-        self._count(event, changed, primary=True)
+            self._track_waiting(key, self._load(self.contacts, key))
         return changed
 
     def apply_customer_event(self, key: str, event: Event) -> bool:
-        """Apply an event routed by customer_id; False for a duplicate or a late event."""
-        primary = contact_key(event) is None
-        if self._late(event, primary=primary):
-            return False
-        changed = self._update(self.customers, key, event, apply_to_customer, self._customer_facts)
-        self._count(event, changed, primary=primary)
-        return changed
+        """Apply an event routed by customer_id; False for a duplicate."""
+        slot = ("customer", self.partition_of(key))
+        return self._apply(
+            slot,
+            self.customers,
+            key,
+            event,
+            apply_to_customer,
+            self._customer_facts,
+            primary=contact_key(event) is None,
+        )
 
-    def _late(self, event: Event, *, primary: bool) -> bool:
-        if not self.is_late(event):
-            return False
-        if primary:
-            EngineStats.bump(self.stats.late, event.event_type)
-            if self.on_late:
-                self.on_late(event)
-        return True
-
-    def _count(self, event: Event, changed: bool, *, primary: bool) -> None:
-        if not primary:
-            return
-        if changed:
-            EngineStats.bump(self.stats.applied, event.event_type)
-            self.clock_ms = max(self.clock_ms, event.occurred_at_ms)
-        else:
-            EngineStats.bump(self.stats.duplicate, event.event_type)
-            if self.on_duplicate:
-                self.on_duplicate(event)
-
-    def _update(
+    def _apply(
         self,
+        slot: tuple[str, int],
         table: MutableMapping[str, bytes],
         key: str,
         event: Event,
         apply: Callable[[State, Event], bool],
         facts: Callable[[State], Facts],
+        *,
+        primary: bool,
     ) -> bool:
+        """Apply unless the state has this event_id already (a duplicate or a replay)."""
         state = self._load(table, key)
-        old = facts(state) if state else None
-        if not apply(state, event):
+        if event.event_id in state.get("ids", ()):
+            if primary:
+                EngineStats.bump(self.stats.duplicate, event.event_type)
             return False
+        old = facts(state) if state else None
+        apply(state, event)
         table[key] = orjson.dumps(state)
         self.view.apply(old, facts(state))
+        self.clocks[slot] = max(self.clocks.get(slot, 0), event.occurred_at_ms)
+        if primary:
+            EngineStats.bump(self.stats.applied, event.event_type)
         return True
 
     @staticmethod
@@ -148,15 +142,18 @@ class Engine:
         """Recompute counters, clock and live queue from the states this worker owns."""
         self.view.clear()
         self.waiting.clear()
-        clock = 0
-        for key, state in self._states(self.contacts, contact_owned):
-            self.view.apply(None, self._contact_facts(state))
-            self._track_waiting(key, state)
-            clock = max(clock, state.get("last", 0))
-        for _, state in self._states(self.customers, customer_owned):
-            self.view.apply(None, self._customer_facts(state))
-            clock = max(clock, state.get("last", 0))
-        self.clock_ms = max(self.clock_ms, clock)
+        clocks: dict[tuple[str, int], int] = {}
+        for stage, table, owned, facts in (
+            ("contact", self.contacts, contact_owned, self._contact_facts),
+            ("customer", self.customers, customer_owned, self._customer_facts),
+        ):
+            for key, state in self._states(table, owned):
+                self.view.apply(None, facts(state))
+                if stage == "contact":
+                    self._track_waiting(key, state)
+                slot = (stage, self.partition_of(key))
+                clocks[slot] = max(clocks.get(slot, 0), state.get("last", 0))
+        self.clocks = clocks
         self.prune()
 
     @staticmethod
@@ -168,18 +165,24 @@ class Engine:
                 yield key, orjson.loads(raw)
 
     def prune(self) -> None:
-        """Drop windows that ended before the kept horizon, and long-finished states."""
-        cutoff = self.clock_ms - self.horizon_ms
+        """Drop windows that ended before the kept horizon of every partition."""
+        if not self.clocks:
+            return
+        cutoff = min(self.clocks.values()) - self.horizon_ms
         self.view.prune({kind: cutoff - span for kind, span in WINDOW_SPAN_MS.items()})
 
     def evict(self, owned: Callable[[str], bool] = lambda key: True) -> int:
         """Delete states that can no longer change a kept window (bounded memory)."""
-        contact_cutoff = self.clock_ms - self.horizon_ms - WINDOW_SPAN_MS["day"]
-        customer_cutoff = contact_cutoff - 2 * int(self.params.fcr_lookback_s * 1000)
+        keep_ms = self.horizon_ms + WINDOW_SPAN_MS["day"]
+        lookback_ms = 2 * int(self.params.fcr_lookback_s * 1000)
         evicted = 0
-        for table, cutoff in ((self.contacts, contact_cutoff), (self.customers, customer_cutoff)):
+        for stage, table, extra_ms in (
+            ("contact", self.contacts, 0),
+            ("customer", self.customers, lookback_ms),
+        ):
             for key, state in list(self._states(table, owned)):
-                if state.get("last", 0) < cutoff and not state.get("status"):
+                clock = self.clocks.get((stage, self.partition_of(key)), 0)
+                if state.get("last", 0) < clock - keep_ms - extra_ms and not state.get("status"):
                     del table[key]
                     self.waiting.pop(key, None)
                     evicted += 1

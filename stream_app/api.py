@@ -1,0 +1,258 @@
+"""The JSON API's logic: which windows a query means, this worker's part, and the merged answer.
+
+Each worker holds the counters of the partitions it owns, so an answer is the sum of every
+worker's part (ratios of sums, never sums of ratios). ``local_part`` is what one worker
+contributes; ``merge_parts`` adds the parts and computes the KPIs with the shared arithmetic.
+Kept free of faust and HTTP so it is tested directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from stream_app.engine.engine import Engine
+from stream_app.engine.view import DIM_KINDS
+from stream_app.kpi.formulas import (
+    COUNTER_NAMES,
+    Counters,
+    KpiParams,
+    compute_kpis,
+    crr_ratio,
+    day_start_ms,
+    local_instant_ms,
+    next_day_start_ms,
+    parse_reset,
+    tumbling_start_ms,
+)
+
+WINDOWS = ("today", "15m", "1h", "day", "month")
+"""today: the local day now; 15m/1h: trailing (minute resolution) or, with start=, a 15-minute
+interval; day: date=YYYY-MM-DD; month: CRR of month=YYYY-MM (default: the running month)."""
+FILTERS = ("queue", "team", "agent", "channel")
+
+
+class BadQuery(ValueError):
+    """A query the API cannot answer; the message is returned with HTTP 400."""
+
+
+@dataclass(frozen=True)
+class WindowSpec:
+    """The window a query asked for, resolved to view buckets."""
+
+    name: str
+    kind: str
+    """View kind holding it: day, 15m or 1m."""
+    start_ms: int
+    end_ms: int
+    bucket_starts: tuple[int, ...]
+    trailing: bool
+
+
+def iso(ms: int, tz: str = "UTC") -> str:
+    """An instant as RFC 3339 in ``tz`` (UTC as ``Z``)."""
+    text = datetime.fromtimestamp(ms / 1000, ZoneInfo(tz)).isoformat()
+    return text.replace("+00:00", "Z")
+
+
+def _parse_instant(text: str) -> int:
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise BadQuery(f"start: {text!r} is not an RFC 3339 time") from None
+    if parsed.tzinfo is None:
+        raise BadQuery(f"start: {text!r} needs an offset, e.g. Z")
+    return int(parsed.timestamp() * 1000)
+
+
+def resolve_window(query: Mapping[str, str], params: KpiParams, now_ms: int) -> WindowSpec:
+    """Turn ``window=...`` (+ ``start``/``date``) into buckets of the view."""
+    name = query.get("window", "today")
+    if name not in WINDOWS:
+        raise BadQuery(f"window: {name!r} is not one of {', '.join(WINDOWS)}")
+    if name == "today":
+        start = day_start_ms(now_ms, params.timezone, params.day_reset)
+        end = next_day_start_ms(now_ms, params.timezone, params.day_reset)
+        return WindowSpec(name, "day", start, end, (start,), trailing=False)
+    if name == "day":
+        text = query.get("date")
+        if not text:
+            raise BadQuery("window=day needs date=YYYY-MM-DD")
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            raise BadQuery(f"date: {text!r} is not YYYY-MM-DD") from None
+        start = local_instant_ms(day, parse_reset(params.day_reset), params.timezone)
+        end = next_day_start_ms(start, params.timezone, params.day_reset)
+        return WindowSpec(name, "day", start, end, (start,), trailing=False)
+    if name == "month":
+        return WindowSpec(name, "month", 0, 0, (), trailing=False)
+    minutes = 15 if name == "15m" else 60
+    if "start" in query:
+        if name != "15m":
+            raise BadQuery("start= addresses 15-minute intervals: use window=15m")
+        start = _parse_instant(query["start"])
+        if start != tumbling_start_ms(start, 900):
+            raise BadQuery(f"start: {query['start']} is not on a 15-minute boundary")
+        return WindowSpec(name, "15m", start, start + 900_000, (start,), trailing=False)
+    # Trailing: the last N whole-or-running minutes up to now, from 1-minute buckets.
+    current = tumbling_start_ms(now_ms, 60)
+    starts = tuple(current - i * 60_000 for i in range(minutes - 1, -1, -1))
+    return WindowSpec(name, "1m", starts[0], current + 60_000, starts, trailing=True)
+
+
+def resolve_filter(query: Mapping[str, str]) -> tuple[str, str] | None:
+    """At most one of queue/team/agent/channel; None means all queues."""
+    given = [(k, query[k]) for k in FILTERS if query.get(k)]
+    if len(given) > 1:
+        raise BadQuery(f"give one of {', '.join(FILTERS)}, not {len(given)}")
+    return given[0] if given else None
+
+
+def local_part(
+    engine: Engine, query: Mapping[str, str], now_ms: int, crr_owned: Any = None
+) -> dict[str, Any]:
+    """This worker's counters for the query: rows per dimension value, live queue, CRR."""
+    params = engine.params
+    window = resolve_window(query, params, now_ms)
+    wanted = resolve_filter(query)
+    part: dict[str, Any] = {"clock_ms": engine.clock_ms, "rows": {}, "live": {}}
+    if window.kind == "month":
+        month_at = _month_instant(query.get("month"), params, now_ms)
+        start, end, active, retained = engine.crr(month_at, crr_owned or (lambda key: True))
+        part["crr"] = {"start_ms": start, "end_ms": end, "active": active, "retained": retained}
+        return part
+    breakdown = ("queue",) if query.get("breakdown") != "all" else DIM_KINDS[1:]
+    dims = (
+        [wanted]
+        if wanted
+        else [("all", "all")]
+        + [(kind, v) for kind in breakdown for v in sorted(_values(engine, window, kind))]
+    )
+    for dim_kind, dim_value in dims:
+        counters = engine.view.counters(window.kind, window.bucket_starts, dim_kind, dim_value)
+        part["rows"][f"{dim_kind}\x1f{dim_value}"] = counters
+    part["live"] = {q: list(v) for q, v in engine.live_queue(now_ms).items()}
+    return part
+
+
+def _values(engine: Engine, window: WindowSpec, dim_kind: str) -> set[str]:
+    values: set[str] = set()
+    for start in window.bucket_starts:
+        values.update(engine.view.dim_values(window.kind, start, dim_kind))
+    return values
+
+
+def _month_instant(text: str | None, params: KpiParams, now_ms: int) -> int:
+    if not text:
+        return now_ms
+    try:
+        year, month = (int(x) for x in text.split("-"))
+        return int(datetime(year, month, 15, tzinfo=ZoneInfo(params.timezone)).timestamp() * 1000)
+    except ValueError:
+        raise BadQuery(f"month: {text!r} is not YYYY-MM") from None
+
+
+def _kpis(counters: Mapping[str, float]) -> dict[str, float | None]:
+    values = compute_kpis(Counters.from_dict({k: counters.get(k, 0) for k in COUNTER_NAMES}))
+    return values.to_dict()
+
+
+def merge_parts(
+    parts: Iterable[Mapping[str, Any]], query: Mapping[str, str], params: KpiParams, now_ms: int
+) -> dict[str, Any]:
+    """The API answer: every worker's counters summed, then KPIs from the sums."""
+    window = resolve_window(query, params, now_ms)
+    wanted = resolve_filter(query)
+    rows: dict[str, dict[str, float]] = {}
+    live: dict[str, list[float]] = {}
+    crr_active = crr_retained = 0
+    crr_window: tuple[int, int] | None = None
+    parts = list(parts)
+    for part in parts:
+        for key, counters in part.get("rows", {}).items():
+            total = rows.setdefault(key, dict.fromkeys(COUNTER_NAMES, 0.0))
+            for name, value in counters.items():
+                total[name] = total.get(name, 0) + value
+        for queue, (waiting, longest) in part.get("live", {}).items():
+            current = live.setdefault(queue, [0, 0.0])
+            current[0] += waiting
+            current[1] = max(current[1], longest)
+        if "crr" in part:
+            crr_active += part["crr"]["active"]
+            crr_retained += part["crr"]["retained"]
+            crr_window = (part["crr"]["start_ms"], part["crr"]["end_ms"])
+    answer: dict[str, Any] = {
+        "window": {
+            "name": window.name,
+            "trailing": window.trailing,
+            "timezone": params.timezone,
+        },
+        "workers": len(parts),
+        "event_clock": iso(max((p.get("clock_ms", 0) for p in parts), default=0)),
+    }
+    if window.kind == "month":
+        start, end = crr_window or (0, 0)
+        answer["window"] |= {"start": iso(start, params.timezone), "end": iso(end, params.timezone)}
+        answer["crr"] = {
+            "active_at_start": crr_active,
+            "retained": crr_retained,
+            "ratio": crr_ratio(crr_active, crr_retained),
+        }
+        return answer
+    answer["window"] |= {
+        "start": iso(window.start_ms, params.timezone),
+        "end": iso(window.end_ms, params.timezone),
+    }
+
+    def entry(key: str) -> dict[str, Any]:
+        counters = rows.get(key, dict.fromkeys(COUNTER_NAMES, 0.0))
+        return {"counters": counters, "kpis": _kpis(counters)}
+
+    if wanted:
+        answer["dimension"] = {"kind": wanted[0], "value": wanted[1]}
+        answer |= entry(f"{wanted[0]}\x1f{wanted[1]}")
+        if wanted[0] == "queue":
+            waiting, longest = live.get(wanted[1], [0, 0.0])
+            answer["live"] = {"waiting": waiting, "longest_wait_seconds": longest}
+        return answer
+    answer["overall"] = entry("all\x1fall")
+    if query.get("breakdown") == "all":
+        answer["breakdown"] = {
+            kind: {
+                key.split("\x1f", 1)[1]: entry(key)
+                for key in sorted(rows)
+                if key.startswith(kind + "\x1f")
+            }
+            for kind in DIM_KINDS[1:]
+        }
+    queues = sorted(k.split("\x1f", 1)[1] for k in rows if k.startswith("queue\x1f"))
+    answer["queues"] = [
+        {
+            "queue": q,
+            **entry(f"queue\x1f{q}"),
+            "live": {
+                "waiting": live.get(q, [0, 0.0])[0],
+                "longest_wait_seconds": live.get(q, [0, 0.0])[1],
+            },
+        }
+        for q in sorted(set(queues) | set(live))
+    ]
+    return answer
+
+
+def all_dimension_rows(engine: Engine, kind: str, start: int) -> dict[tuple[str, str], Any]:
+    """Every dimension value's counters in one window of this worker (for exports and tests)."""
+    out = {}
+    for dim_kind in DIM_KINDS:
+        for value in engine.view.dim_values(kind, start, dim_kind):
+            out[(dim_kind, value)] = engine.view.counters(kind, [start], dim_kind, value)
+    return out
+
+
+def now_utc_ms() -> int:
+    """Wall clock in epoch ms."""
+    return int(datetime.now(UTC).timestamp() * 1000)
