@@ -27,6 +27,7 @@ from stream_app.engine.engine import Engine
 from stream_app.engine.state import contact_key, customer_key
 from stream_app.events import Accepted, Event, decode_event
 from stream_app.intake import Intake, SourceRecord
+from stream_app.kpi_metrics import KpiCounters
 from stream_app.metrics import EngineCollector, PipelineMetrics
 from stream_app.settings import Settings
 from stream_app.web import register_views
@@ -151,6 +152,12 @@ def create_app(
         partition_of=lambda key: partition_of(key, settings.topic_partitions),
     )
     app.registry.register(EngineCollector(engine))
+    engine.on_change = KpiCounters.create(
+        app.registry,
+        engine.params,
+        agent_metrics=settings.agent_metrics,
+        max_agents=settings.agent_metrics_max,
+    ).on_change
 
     async def forward(valid: Event, value: bytes) -> None:
         """Re-key a valid event to the contact and/or customer stage."""

@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, disable_created_metric
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from stream_app.api import resolve_window
 from stream_app.engine.engine import Engine
 
 # `_created` series double the exposition and no query of ours reads them.
@@ -81,6 +82,19 @@ class EngineCollector(Collector):
             for event_type, count in sorted(dict(values).items()):
                 family.add_metric([event_type], count)
             families.append(family)
+        now_ms = self.engine.reference_ms()
+        waiting = GaugeMetricFamily(
+            f"{self.prefix}_queue_waiting_contacts", "Contacts waiting now.", labels=["queue"]
+        )
+        longest = GaugeMetricFamily(
+            f"{self.prefix}_queue_longest_wait_seconds",
+            "Longest current wait in the queue.",
+            labels=["queue"],
+        )
+        for queue, (count, wait_s) in sorted(self.engine.live_queue(now_ms).items()):
+            waiting.add_metric([queue], count)
+            longest.add_metric([queue], wait_s)
+        families += [waiting, longest, self._window_counters(now_ms)]
         clock = GaugeMetricFamily(
             f"{self.prefix}_event_clock_seconds",
             "Newest occurred_at applied by this worker (its event-time clock), epoch seconds.",
@@ -88,3 +102,23 @@ class EngineCollector(Collector):
         clock.add_metric([], self.engine.clock_ms / 1000)
         families.append(clock)
         return families
+
+    def _window_counters(self, now_ms: int) -> Metric:
+        """This worker's part of today's and the trailing 15 minutes' counters per queue."""
+        family = GaugeMetricFamily(
+            f"{self.prefix}_window_counter",
+            "This worker's part of a KPI counter in the engine's window (sum over workers).",
+            labels=["window", "queue", "counter"],
+        )
+        view = self.engine.view
+        for name in ("today", "15m"):
+            window = resolve_window({"window": name}, self.engine.params, now_ms)
+            queues: set[str] = set()
+            for start in window.bucket_starts:
+                queues.update(view.dim_values(window.kind, start, "queue"))
+            for queue in sorted(queues):
+                counters = view.counters(window.kind, window.bucket_starts, "queue", queue)
+                for counter, value in counters.items():
+                    if value:
+                        family.add_metric([name, queue, counter], value)
+        return family

@@ -93,6 +93,13 @@ class Settings(BaseSettings):
         "recognized.",
     )
 
+    agent_metrics: bool = Field(
+        True, description="Export the ccmon_agent_* families (agent and team labels)."
+    )
+    agent_metrics_max: int = Field(
+        5000, ge=1, description="At most this many agents get their own label; then (other)."
+    )
+
     # --- KPI parameters (spec section 3) ---------------------------------------------------
     service_level_threshold_s: float = Field(
         20.0, ge=0, description="Answered within this many seconds counts toward service level."

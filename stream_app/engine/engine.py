@@ -6,6 +6,7 @@ the worker, dicts in tests), so the whole engine is testable without a broker.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from stream_app.engine.state import (
 from stream_app.engine.view import KpiView
 from stream_app.events import Event
 from stream_app.kpi.formulas import KpiParams, month_start_ms, next_month_start_ms
+
+log = logging.getLogger(__name__)
 
 DAY_MS = 86_400_000
 WINDOW_SPAN_MS = {"day": 25 * 3_600_000, "15m": 900_000, "1m": 60_000}
@@ -57,6 +60,9 @@ class Engine:
     waiting: dict[str, tuple[str, str, int]] = field(default_factory=dict)
     """contact_id -> (queue, channel, started_at_ms) of contacts waiting now."""
     stats: EngineStats = field(default_factory=EngineStats)
+    on_change: Callable[[str, Event, bytes | None, State], None] | None = None
+    """Called after each applied event with (stage, event, old state bytes, new state): feeds
+    the all-time Prometheus counters."""
 
     # -- applying events -----------------------------------------------------------------------
 
@@ -100,7 +106,8 @@ class Engine:
         primary: bool,
     ) -> bool:
         """Apply unless the state has this event_id already (a duplicate or a replay)."""
-        state = self._load(table, key)
+        raw = table.get(key)
+        state: State = orjson.loads(raw) if raw else {}
         if event.event_id in state.get("ids", ()):
             if primary:
                 EngineStats.bump(self.stats.duplicate, event.event_type)
@@ -112,6 +119,11 @@ class Engine:
         self.clocks[slot] = max(self.clocks.get(slot, 0), event.occurred_at_ms)
         if primary:
             EngineStats.bump(self.stats.applied, event.event_type)
+        if self.on_change is not None:
+            try:
+                self.on_change(slot[0], event, raw, state)
+            except Exception:  # a metrics bug must never stop the KPI engine
+                log.exception("on_change hook failed for event %s", event.event_id)
         return True
 
     @staticmethod

@@ -113,33 +113,17 @@ def contact_facts(state: State, params: KpiParams) -> Facts:
         dims = Dims(r["q"], r["ch"], r["a"], r.get("tm"))
         handle_ms = r["talk"] + r["hold"] + r["wrap"]
         sink.add(r["t"], dims, {"handled": 1, "handle_seconds_sum": handle_ms}, with_agent=True)
-    started = state.get("started") or [None]
-    survey_facts(sink, state.get("surveys", ()), _first_resolved(resolved), started[0])
+    survey_facts(sink, state.get("surveys", ()), state)
     return dict(sink.facts)
 
 
-def survey_facts(
-    sink: FactSink,
-    surveys: Iterable[State],
-    resolved: State | None,
-    started: State | None,
-) -> None:
+def survey_facts(sink: FactSink, surveys: Iterable[State], contact: State | None) -> None:
     """Surveys count at their own time; each dimension they lack comes from their contact."""
     for v in surveys:
-        if resolved is not None:
-            queue, channel = resolved["q"], resolved["ch"]
-            agent, team = resolved["a"], resolved.get("tm")
-        elif started is not None:
-            queue, channel, agent, team = started["q"], started["ch"], UNKNOWN, UNKNOWN
-        else:
-            queue, channel, agent, team = UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN
-        dims = Dims(
-            v.get("q") or queue, v.get("ch") or channel, v.get("a") or agent, v.get("tm") or team
-        )
-        sink.add(v["t"], dims, _survey_amounts(v, sink.params), with_agent=True)
+        sink.add(v["t"], survey_dims(v, contact), survey_amounts(v, sink.params), with_agent=True)
 
 
-def _survey_amounts(survey: State, params: KpiParams) -> dict[str, int]:
+def survey_amounts(survey: State, params: KpiParams) -> dict[str, int]:
     score = survey["s"]
     if survey["m"] == "nps":
         kind = nps_class(score)
@@ -157,19 +141,32 @@ def _survey_amounts(survey: State, params: KpiParams) -> dict[str, int]:
     }
 
 
-def customer_facts(state: State, params: KpiParams) -> Facts:
-    """FCR issues, credits and withdrawals of one customer, plus surveys without a contact."""
-    sink = FactSink(params)
-    handled = sorted(state.get("handled", {}).values(), key=lambda h: (h["t"], h["n"]))
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """One FCR issue: its first handled contact's time and dimensions, credit and withdrawal."""
+
+    t: int
+    dims: Dims
+    resolved_first: bool
+    withdrawn: bool
+
+
+def fcr_issues(state: State, params: KpiParams) -> dict[str, Issue]:
+    """A customer's FCR issues by the contact_id of their first handled contact.
+
+    Recomputed from all handled contacts sorted by event time, so a repeat that arrives before
+    the first contact's resolution still lands on the right issue.
+    """
+    handled = sorted(state.get("handled", {}).items(), key=lambda kv: (kv[1]["t"], kv[1]["n"]))
     issue_of: list[int] = []  # index in `handled` of the issue's first contact, per contact
     withdrawn: set[int] = set()
-    for i, h in enumerate(handled):
+    for i, (_, h) in enumerate(handled):
         match = next(
             (
                 j
                 for j in range(i - 1, -1, -1)
-                if fcr_reason_matches(handled[j].get("r"), h.get("r"))
-                and within_fcr_lookback(handled[j]["t"], h["t"], params)
+                if fcr_reason_matches(handled[j][1].get("r"), h.get("r"))
+                and within_fcr_lookback(handled[j][1]["t"], h["t"], params)
             ),
             None,
         )
@@ -178,19 +175,52 @@ def customer_facts(state: State, params: KpiParams) -> Facts:
             continue
         first = issue_of[match]
         issue_of.append(first)
-        if handled[first]["res"] and within_fcr_lookback(handled[first]["t"], h["t"], params):
+        first_contact = handled[first][1]
+        if first_contact["res"] and within_fcr_lookback(first_contact["t"], h["t"], params):
             withdrawn.add(first)
-    for i, h in enumerate(handled):
-        if issue_of[i] != i:
-            continue
+    return {
+        contact_id: Issue(
+            t=h["t"],
+            dims=Dims(h["q"], h["ch"], h["a"], h.get("tm")),
+            resolved_first=bool(h["res"]),
+            withdrawn=i in withdrawn,
+        )
+        for i, (contact_id, h) in enumerate(handled)
+        if issue_of[i] == i
+    }
+
+
+def customer_facts(state: State, params: KpiParams) -> Facts:
+    """FCR issues, credits and withdrawals of one customer, plus surveys without a contact."""
+    sink = FactSink(params)
+    for issue in fcr_issues(state, params).values():
         amounts = {
             "fcr_issues": 1,
-            "fcr_resolved_first": int(h["res"]),
-            "fcr_withdrawn": int(i in withdrawn),
+            "fcr_resolved_first": int(issue.resolved_first),
+            "fcr_withdrawn": int(issue.withdrawn),
         }
-        sink.add(h["t"], Dims(h["q"], h["ch"], h["a"], h.get("tm")), amounts, with_agent=True)
-    survey_facts(sink, state.get("surveys", ()), None, None)
+        sink.add(issue.t, issue.dims, amounts, with_agent=True)
+    survey_facts(sink, state.get("surveys", ()), None)
     return dict(sink.facts)
+
+
+def survey_dims(survey: State, contact: State | None) -> Dims:
+    """A survey's dimensions: its own, else its contact's first resolution, else its start."""
+    resolved = _first_resolved(contact.get("resolved", [])) if contact else None
+    started = (contact.get("started") or [None])[0] if contact else None
+    if resolved is not None:
+        queue, channel = resolved["q"], resolved["ch"]
+        agent, team = resolved["a"], resolved.get("tm")
+    elif started is not None:
+        queue, channel, agent, team = started["q"], started["ch"], UNKNOWN, UNKNOWN
+    else:
+        queue, channel, agent, team = UNKNOWN, UNKNOWN, UNKNOWN, UNKNOWN
+    return Dims(
+        survey.get("q") or queue,
+        survey.get("ch") or channel,
+        survey.get("a") or agent,
+        survey.get("tm") or team,
+    )
 
 
 def status_at(state: State, at_ms: int) -> str | None:

@@ -147,6 +147,58 @@ def test_replay_matches_reference(
         dataset.late_event_ids
     )
     check_against_reference(worker.base_url, dataset, expected)
+    check_prometheus_counters(worker, dataset)
+
+
+PROM_FROM_REFERENCE = {
+    "ccmon_offered_total": "offered",
+    "ccmon_answered_total": "answered",
+    "ccmon_answered_wait_seconds_total": "answered_wait_seconds_sum",
+    "ccmon_answered_within_sl_total": "answered_within_sl",
+    "ccmon_abandoned_total": "abandoned",
+    "ccmon_abandoned_short_total": "abandoned_short",
+    "ccmon_handled_total": "handled",
+    "ccmon_handle_seconds_total": "handle_seconds_sum",
+    "ccmon_csat_responses_total": "csat_responses",
+    "ccmon_csat_satisfied_total": "csat_satisfied",
+    "ccmon_nps_responses_total": "nps_responses",
+    "ccmon_nps_promoters_total": "nps_promoters",
+    "ccmon_nps_detractors_total": "nps_detractors",
+    "ccmon_fcr_issues_total": "fcr_issues",
+    "ccmon_fcr_resolved_first_total": "fcr_resolved_first",
+    "ccmon_fcr_withdrawn_total": "fcr_withdrawn",
+}
+RETRACTED = {
+    "ccmon_fcr_issues_retracted_total": "ccmon_fcr_issues_total",
+    "ccmon_fcr_resolved_first_retracted_total": "ccmon_fcr_resolved_first_total",
+    "ccmon_fcr_withdrawn_retracted_total": "ccmon_fcr_withdrawn_total",
+}
+
+
+def check_prometheus_counters(worker: WorkerProcess, dataset: Dataset) -> None:
+    """The all-time counters on /metrics, summed per queue, equal the reference's totals."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    on_time = [e for e in dataset.events if e["event_id"] not in dataset.late_event_ids]
+    reference = batch_counters(on_time, **PARAMS)
+    sums: dict[tuple[str, str], float] = {}
+    for family in text_string_to_metric_families(worker.metrics_text()):
+        for sample in family.samples:
+            sign = 1.0
+            name = sample.name
+            if name in RETRACTED:  # X_total - X_retracted_total is the exact count
+                name, sign = RETRACTED[name], -1.0
+            if name in PROM_FROM_REFERENCE:
+                key = (name, sample.labels["queue"])
+                sums[key] = sums.get(key, 0.0) + sign * sample.value
+    queues = {k[3] for k in reference if k[0] == "all" and k[2] == "queue"}
+    assert queues
+    for queue in queues:
+        row = reference[("all", "all", "queue", queue)]
+        for metric, counter in PROM_FROM_REFERENCE.items():
+            expected_value = row.get(counter, 0)
+            got = sums.get((metric, queue), 0.0)
+            assert got == pytest.approx(expected_value, abs=1e-6), (metric, queue)
 
 
 def test_sigkill_mid_replay_then_restart_gives_the_same_numbers(
