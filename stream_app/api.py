@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from stream_app.engine.engine import Engine
+from stream_app.engine.facts import ParamsBook
 from stream_app.engine.view import DIM_KINDS
 from stream_app.kpi.formulas import (
     COUNTER_NAMES,
@@ -119,6 +120,9 @@ def local_part(
     params = engine.params
     window = resolve_window(query, params, now_ms)
     wanted = resolve_filter(query)
+    if wanted and wanted[0] == "queue":
+        # A queue with its own timezone/day reset has its own "today".
+        window = resolve_window(query, engine.book.for_queue(wanted[1]), now_ms)
     part: dict[str, Any] = {"clock_ms": engine.clock_ms, "rows": {}, "live": {}}
     if window.kind == "month":
         month_at = _month_instant(query.get("month"), params, now_ms)
@@ -133,7 +137,10 @@ def local_part(
         + [(kind, v) for kind in breakdown for v in sorted(_values(engine, window, kind))]
     )
     for dim_kind, dim_value in dims:
-        counters = engine.view.counters(window.kind, window.bucket_starts, dim_kind, dim_value)
+        own = window
+        if dim_kind == "queue" and dim_value in engine.book.queues:
+            own = resolve_window(query, engine.book.queues[dim_value], now_ms)
+        counters = engine.view.counters(own.kind, own.bucket_starts, dim_kind, dim_value)
         part["rows"][f"{dim_kind}\x1f{dim_value}"] = counters
     part["live"] = {q: list(v) for q, v in engine.live_queue(now_ms).items()}
     return part
@@ -162,11 +169,12 @@ def _kpis(counters: Mapping[str, float]) -> dict[str, float | None]:
 
 
 def merge_parts(
-    parts: Iterable[Mapping[str, Any]], query: Mapping[str, str], params: KpiParams, now_ms: int
+    parts: Iterable[Mapping[str, Any]], query: Mapping[str, str], book: ParamsBook, now_ms: int
 ) -> dict[str, Any]:
     """The API answer: every worker's counters summed, then KPIs from the sums."""
-    window = resolve_window(query, params, now_ms)
     wanted = resolve_filter(query)
+    params = book.for_queue(wanted[1]) if wanted and wanted[0] == "queue" else book.default
+    window = resolve_window(query, params, now_ms)
     rows: dict[str, dict[str, float]] = {}
     live: dict[str, list[float]] = {}
     crr_active = crr_retained = 0

@@ -85,6 +85,9 @@ def create_app(
         web_host=settings.web_host,
         web_port=settings.web_port,
         datadir=str(settings.data_dir),
+        # faust's 60 s default leaves a killed worker's partitions idle for a minute.
+        broker_session_timeout=settings.session_timeout_s,
+        broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
         **faust_options,
     )
     app.ccmon_settings = settings
@@ -145,7 +148,7 @@ def create_app(
 
     app.intake = intake = Intake(settings, metrics, send_deadletter)
     app.engine = engine = Engine(
-        params=settings.kpi_params(),
+        book=settings.params_book(),
         horizon_ms=settings.horizon_ms,
         contacts=contacts,
         customers=customers,
@@ -154,7 +157,7 @@ def create_app(
     app.registry.register(EngineCollector(engine))
     engine.on_change = KpiCounters.create(
         app.registry,
-        engine.params,
+        engine.book,
         agent_metrics=settings.agent_metrics,
         max_agents=settings.agent_metrics_max,
     ).on_change

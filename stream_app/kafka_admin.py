@@ -73,6 +73,12 @@ async def ensure_topics(bootstrap: str, names: Iterable[str], partitions: int) -
             created.append(topic)
         elif code != TopicAlreadyExistsError.errno:
             raise UserError(f"creating topic {topic} failed: Kafka error {code} {rest}")
+    # The controller answers before every broker's metadata has the new topics; wait for them
+    # so that a worker started right after sees them.
+    for _ in range(50):
+        if not set(wanted) - await list_topics(bootstrap):
+            break
+        await asyncio.sleep(0.2)
     return created
 
 

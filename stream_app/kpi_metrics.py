@@ -16,7 +16,15 @@ from dataclasses import dataclass
 import orjson
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from stream_app.engine.facts import UNKNOWN, Dims, State, fcr_issues, survey_amounts, survey_dims
+from stream_app.engine.facts import (
+    UNKNOWN,
+    Dims,
+    ParamsBook,
+    State,
+    fcr_issues,
+    survey_amounts,
+    survey_dims,
+)
 from stream_app.events import (
     ContactAbandoned,
     ContactAnswered,
@@ -25,7 +33,7 @@ from stream_app.events import (
     Event,
     SurveySubmitted,
 )
-from stream_app.kpi.formulas import KpiParams, is_short_abandon, within_service_level
+from stream_app.kpi.formulas import is_short_abandon, within_service_level
 
 FCR_MEASURES = ("issues", "resolved_first", "withdrawn")
 QUEUE_COUNTERS = (
@@ -63,7 +71,7 @@ OTHER_AGENTS = "(other)"
 class KpiCounters:
     """The KPI counter families of one worker, created against a registry passed in."""
 
-    params: KpiParams
+    book: ParamsBook
     queue: dict[str, Counter]
     csat: dict[str, Counter]
     agent: dict[str, Counter]
@@ -77,7 +85,7 @@ class KpiCounters:
     def create(
         cls,
         registry: CollectorRegistry,
-        params: KpiParams,
+        book: ParamsBook,
         *,
         agent_metrics: bool = True,
         max_agents: int = 5000,
@@ -92,7 +100,7 @@ class KpiCounters:
             )
 
         return cls(
-            params=params,
+            book=book,
             queue={n: counter(n, ["queue", "channel"], "per queue") for n in QUEUE_COUNTERS},
             csat={
                 n: counter(n, ["queue", "channel", "scale"], "per queue and scale")
@@ -159,13 +167,13 @@ class KpiCounters:
             for name, amount in (("answered", 1.0), ("answered_wait_seconds", event.wait_seconds)):
                 self._inc(name, dims, amount)
                 self._inc_agent(name, dims, amount)
-            if within_service_level(event.wait_seconds, self.params):
+            if within_service_level(event.wait_seconds, self.book.for_queue(event.queue)):
                 self._inc("answered_within_sl", dims)
             self.wait.labels(event.queue, "answered").observe(event.wait_seconds)
         elif isinstance(event, ContactAbandoned):
             dims = Dims(event.queue, event.channel)
             self._inc("abandoned", dims)
-            if is_short_abandon(event.wait_seconds, self.params):
+            if is_short_abandon(event.wait_seconds, self.book.for_queue(event.queue)):
                 self._inc("abandoned_short", dims)
             self.wait.labels(event.queue, "abandoned").observe(event.wait_seconds)
         elif isinstance(event, ContactResolved):
@@ -189,7 +197,7 @@ class KpiCounters:
 
     def _count_survey(self, survey: State, contact: State | None) -> None:
         dims = survey_dims(survey, contact)
-        amounts = survey_amounts(survey, self.params)
+        amounts = survey_amounts(survey, self.book.for_queue(dims.queue))
         if survey["m"] == "csat":
             scale = str(survey.get("sc") or 5)
             labels = (dims.queue, dims.channel, scale)
@@ -210,8 +218,8 @@ class KpiCounters:
         repeat: what goes away is counted in ``*_retracted_total`` (counters never go down),
         and ``X_total - X_retracted_total`` is exact.
         """
-        before = fcr_issues(old, self.params) if old else {}
-        after = fcr_issues(new, self.params)
+        before = fcr_issues(old, self.book) if old else {}
+        after = fcr_issues(new, self.book)
         for contact_id in before.keys() | after.keys():
             was, now = before.get(contact_id), after.get(contact_id)
             dims = (now or was).dims  # type: ignore[union-attr]  # one of them exists

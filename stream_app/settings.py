@@ -7,13 +7,16 @@ field descriptions here (``ccmon config``). Invalid values stop the program with
 
 from __future__ import annotations
 
+from dataclasses import fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from stream_app.engine.facts import ParamsBook
 from stream_app.errors import UserError
 from stream_app.kpi.formulas import KpiParams
 
@@ -79,6 +82,12 @@ class Settings(BaseSettings):
         description="Worker's local state (faust table stores).",
     )
     log_level: str = Field("info", description="Worker log level.")
+    session_timeout_s: float = Field(
+        15.0,
+        gt=0,
+        description="Kafka consumer-group session timeout: how long a killed worker's "
+        "partitions wait before another worker takes them over.",
+    )
 
     # --- Event contract --------------------------------------------------------------------
     min_event_time: datetime = Field(
@@ -112,6 +121,11 @@ class Settings(BaseSettings):
     fcr_lookback_days: float = Field(7.0, gt=0, description="FCR repeat look-back, inclusive.")
     timezone: str = Field("UTC", description="IANA zone where 'today' and months start.")
     day_reset: str = Field("00:00", description="Local HH:MM at which 'today' starts.")
+    queue_overrides: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description='Per-queue KPI parameters as JSON, e.g. {"billing": {"timezone": '
+        '"Europe/Bucharest", "day_reset": "06:00", "service_level_threshold_s": 30}}.',
+    )
 
     # --- Local stack -----------------------------------------------------------------------
     home: Path = Field(
@@ -152,6 +166,24 @@ class Settings(BaseSettings):
         if value.tzinfo is None:
             raise ValueError("needs an explicit offset, e.g. 2000-01-01T00:00:00Z")
         return value
+
+    def params_book(self) -> ParamsBook:
+        """Deployment parameters plus each queue's overrides (validated at start)."""
+        queues = {}
+        for queue, overrides in self.queue_overrides.items():
+            unknown = set(overrides) - {f.name for f in fields(KpiParams)}
+            if unknown:
+                raise UserError(
+                    f"invalid configuration: CCMON_QUEUE_OVERRIDES: queue {queue!r} has unknown "
+                    f"parameter(s) {', '.join(sorted(unknown))}; see README, Configuration"
+                )
+            try:
+                queues[queue] = replace(self.kpi_params(), **overrides)
+            except (TypeError, ValueError) as exc:
+                raise UserError(
+                    f"invalid configuration: CCMON_QUEUE_OVERRIDES: queue {queue!r}: {exc}"
+                ) from None
+        return ParamsBook(default=self.kpi_params(), queues=queues)
 
     def kpi_params(self) -> KpiParams:
         """The KPI parameters as the pure arithmetic takes them."""

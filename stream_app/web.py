@@ -67,7 +67,7 @@ def register_views(app: CcmonApp) -> None:
                     owned = app.owns(app.customer_topic_name)
                     return self.json(local_part(app.engine, query, now_ms, owned))
                 parts = await gather_parts(app, query, now_ms)
-                return self.json(merge_parts(parts, query, app.engine.params, now_ms))
+                return self.json(merge_parts(parts, query, app.engine.book, now_ms))
             except (BadQuery, ValueError) as exc:
                 return self.json({"error": str(exc)}, status=400)
             except aiohttp.ClientError as exc:

@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from stream_app.engine.facts import Facts, State, contact_facts, crr_contribution, customer_facts
+from stream_app.engine.facts import (
+    Facts,
+    ParamsBook,
+    State,
+    contact_facts,
+    crr_contribution,
+    customer_facts,
+)
 from stream_app.engine.state import (
     apply_to_contact,
     apply_to_customer,
@@ -47,7 +54,7 @@ class EngineStats:
 class Engine:
     """Applies valid events to contact and customer states and keeps the window counters."""
 
-    params: KpiParams
+    book: ParamsBook
     horizon_ms: int
     contacts: MutableMapping[str, bytes]
     customers: MutableMapping[str, bytes]
@@ -131,11 +138,16 @@ class Engine:
         raw = table.get(key)
         return orjson.loads(raw) if raw else {}
 
+    @property
+    def params(self) -> KpiParams:
+        """The deployment-wide parameters (queues may override them: ``book``)."""
+        return self.book.default
+
     def _contact_facts(self, state: State) -> Facts:
-        return contact_facts(state, self.params)
+        return contact_facts(state, self.book)
 
     def _customer_facts(self, state: State) -> Facts:
-        return customer_facts(state, self.params)
+        return customer_facts(state, self.book)
 
     def _track_waiting(self, key: str, state: State) -> None:
         waiting = contact_waiting_since(state)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from stream_app.kpi.formulas import (
@@ -65,6 +65,18 @@ class Dims:
             yield "team", self.team or UNKNOWN
 
 
+@dataclass(frozen=True)
+class ParamsBook:
+    """The deployment's KPI parameters and the queues that override them."""
+
+    default: KpiParams = field(default_factory=KpiParams)
+    queues: Mapping[str, KpiParams] = field(default_factory=dict)
+
+    def for_queue(self, queue: str | None) -> KpiParams:
+        """The parameters that apply to events of ``queue``."""
+        return self.queues.get(queue, self.default) if queue else self.default
+
+
 def window_starts(ts_ms: int, params: KpiParams) -> Iterator[tuple[str, int]]:
     """The start of each kept window holding ``ts_ms``."""
     yield "day", day_start_ms(ts_ms, params.timezone, params.day_reset)
@@ -75,13 +87,17 @@ def window_starts(ts_ms: int, params: KpiParams) -> Iterator[tuple[str, int]]:
 class FactSink:
     """Accumulates facts; one ``add`` expands a contribution to every window and dimension."""
 
-    def __init__(self, params: KpiParams) -> None:
-        self.params = params
+    def __init__(self, book: ParamsBook) -> None:
+        self.book = book
         self.facts: Facts = defaultdict(dict)
 
     def add(self, ts_ms: int, dims: Dims, amounts: Mapping[str, int], with_agent: bool) -> None:
-        for kind, start in window_starts(ts_ms, self.params):
+        own = self.book.queues.get(dims.queue)
+        for kind, start in window_starts(ts_ms, self.book.default):
             for dim_kind, dim_value in dims.pairs(with_agent):
+                if own is not None and kind == "day" and dim_kind == "queue":
+                    # A queue with its own timezone/reset has its own "today".
+                    start = day_start_ms(ts_ms, own.timezone, own.day_reset)
                 bucket = self.facts[(kind, start, dim_kind, dim_value)]
                 for name, amount in amounts.items():
                     bucket[name] = bucket.get(name, 0) + amount
@@ -92,20 +108,20 @@ def _first_resolved(resolved: list[State]) -> State | None:
     return min(resolved, key=lambda r: r["t"]) if resolved else None
 
 
-def contact_facts(state: State, params: KpiParams) -> Facts:
+def contact_facts(state: State, book: ParamsBook) -> Facts:
     """Every counter contribution of one contact (started/answered/abandoned/resolved/surveys)."""
-    sink = FactSink(params)
+    sink = FactSink(book)
     for s in state.get("started", ()):
         sink.add(s["t"], Dims(s["q"], s["ch"]), {"offered": 1}, with_agent=False)
     for a in state.get("answered", ()):
         dims = Dims(a["q"], a["ch"], a["a"], a.get("tm"))
         wait_ms = a["w"]
         sink.add(a["t"], dims, {"answered": 1, "answered_wait_seconds_sum": wait_ms}, True)
-        if within_service_level(wait_ms / 1000, params):
+        if within_service_level(wait_ms / 1000, book.for_queue(a["q"])):
             sink.add(a["t"], dims, {"answered_within_sl": 1}, with_agent=False)
     for b in state.get("abandoned", ()):
         amounts = {"abandoned": 1}
-        if is_short_abandon(b["w"] / 1000, params):
+        if is_short_abandon(b["w"] / 1000, book.for_queue(b["q"])):
             amounts["abandoned_short"] = 1
         sink.add(b["t"], Dims(b["q"], b["ch"]), amounts, with_agent=False)
     resolved = state.get("resolved", [])
@@ -120,7 +136,8 @@ def contact_facts(state: State, params: KpiParams) -> Facts:
 def survey_facts(sink: FactSink, surveys: Iterable[State], contact: State | None) -> None:
     """Surveys count at their own time; each dimension they lack comes from their contact."""
     for v in surveys:
-        sink.add(v["t"], survey_dims(v, contact), survey_amounts(v, sink.params), with_agent=True)
+        dims = survey_dims(v, contact)
+        sink.add(v["t"], dims, survey_amounts(v, sink.book.for_queue(dims.queue)), True)
 
 
 def survey_amounts(survey: State, params: KpiParams) -> dict[str, int]:
@@ -151,7 +168,7 @@ class Issue:
     withdrawn: bool
 
 
-def fcr_issues(state: State, params: KpiParams) -> dict[str, Issue]:
+def fcr_issues(state: State, book: ParamsBook) -> dict[str, Issue]:
     """A customer's FCR issues by the contact_id of their first handled contact.
 
     Recomputed from all handled contacts sorted by event time, so a repeat that arrives before
@@ -166,7 +183,7 @@ def fcr_issues(state: State, params: KpiParams) -> dict[str, Issue]:
                 j
                 for j in range(i - 1, -1, -1)
                 if fcr_reason_matches(handled[j][1].get("r"), h.get("r"))
-                and within_fcr_lookback(handled[j][1]["t"], h["t"], params)
+                and within_fcr_lookback(handled[j][1]["t"], h["t"], book.for_queue(h["q"]))
             ),
             None,
         )
@@ -176,7 +193,8 @@ def fcr_issues(state: State, params: KpiParams) -> dict[str, Issue]:
         first = issue_of[match]
         issue_of.append(first)
         first_contact = handled[first][1]
-        if first_contact["res"] and within_fcr_lookback(first_contact["t"], h["t"], params):
+        lookback = book.for_queue(first_contact["q"])
+        if first_contact["res"] and within_fcr_lookback(first_contact["t"], h["t"], lookback):
             withdrawn.add(first)
     return {
         contact_id: Issue(
@@ -190,10 +208,10 @@ def fcr_issues(state: State, params: KpiParams) -> dict[str, Issue]:
     }
 
 
-def customer_facts(state: State, params: KpiParams) -> Facts:
+def customer_facts(state: State, book: ParamsBook) -> Facts:
     """FCR issues, credits and withdrawals of one customer, plus surveys without a contact."""
-    sink = FactSink(params)
-    for issue in fcr_issues(state, params).values():
+    sink = FactSink(book)
+    for issue in fcr_issues(state, book).values():
         amounts = {
             "fcr_issues": 1,
             "fcr_resolved_first": int(issue.resolved_first),

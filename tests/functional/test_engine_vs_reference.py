@@ -7,6 +7,7 @@ from typing import Any
 import orjson
 
 from stream_app.engine.engine import Engine
+from stream_app.engine.facts import ParamsBook
 from stream_app.engine.state import contact_key, customer_key
 from stream_app.events import Accepted, decode_event
 from stream_app.intake import LatenessGate
@@ -21,7 +22,7 @@ PARAMS = dict(short_abandon_threshold_s=5.0, fcr_lookback_s=2 * 86400.0)
 def run_engine(events: list[dict[str, Any]], horizon_days: float) -> Engine:
     """Decode, drop late events like the intake, and apply the rest as the worker routes them."""
     engine = Engine(
-        params=KpiParams(**PARAMS),  # type: ignore[arg-type]
+        book=ParamsBook(KpiParams(**PARAMS)),  # type: ignore[arg-type]
         horizon_ms=int(horizon_days * 86_400_000),
         contacts={},
         customers={},
