@@ -1,0 +1,34 @@
+"""Grafana dashboards as code (grafana-foundation-sdk), one module per dashboard.
+
+``python -m stream_app.dashboards`` writes each dashboard to ``grafana/dashboards/<uid>.json``
+(sorted keys, so diffs stay small) and ``--check`` fails while a committed file is stale.
+Grafana loads them through ``grafana/provisioning/dashboards/ccmon.yaml``; every query runs
+directly on the raw ``ccmon_*`` metrics of docs/metrics.md, so no recording rule is needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from grafana_foundation_sdk.models.dashboard import Dashboard
+
+from stream_app.dashboards import drilldown, overview, pipeline, wallboard
+from stream_app.dashboards.common import to_json
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+OUTPUT_DIR = Path("grafana") / "dashboards"
+"""Where the JSON files go, relative to the repository root."""
+
+BUILDERS: dict[str, Callable[[], Dashboard]] = {
+    wallboard.UID: wallboard.build,
+    overview.UID: overview.build,
+    drilldown.UID: drilldown.build,
+    pipeline.UID: pipeline.build,
+}
+"""Every dashboard by its fixed uid."""
+
+
+def generate() -> dict[Path, str]:
+    """Each dashboard's JSON text by its path relative to the repository root."""
+    return {OUTPUT_DIR / f"{uid}.json": to_json(build()) for uid, build in BUILDERS.items()}

@@ -1,0 +1,210 @@
+"""Pipeline health for the on-call engineer (uid ``ccmon-pipeline``).
+
+Are the workers up and keeping up? Records consumed per topic, accepted, applied, rejected by
+reason (dead-letter topic), duplicates and late events per type, the processing lag and the
+event-time clock against the wall clock, and ``up{job="ccmon"}`` per worker.
+"""
+
+from __future__ import annotations
+
+from grafana_foundation_sdk.models import dashboard as dashboard_model
+from grafana_foundation_sdk.models import units
+
+from stream_app.dashboards import promql
+from stream_app.dashboards.common import (
+    BAD,
+    DEAD_LETTER_RATIO_WARN,
+    GOOD,
+    NEUTRAL,
+    PROCESSING_LAG_WARN_S,
+    Grid,
+    assemble,
+    new_dashboard,
+    query,
+    stat_panel,
+    timeseries_panel,
+)
+
+UID = "ccmon-pipeline"
+TITLE = "ccmon pipeline health"
+
+JOB = "ccmon"
+"""Prometheus job of the workers (deploy/prometheus/prometheus.yml)."""
+WINDOW = "$__rate_interval"
+
+FLOWS: tuple[tuple[str, str, str, str], ...] = (
+    (
+        "Consumed per topic",
+        "ccmon_events_consumed_total",
+        "topic",
+        "Records read from input topics.",
+    ),
+    ("Accepted per type", "ccmon_events_accepted_total", "type", "Valid records."),
+    (
+        "Applied per type",
+        "ccmon_events_applied_total",
+        "type",
+        "Events applied to a contact or customer state.",
+    ),
+    (
+        "Rejected per reason",
+        "ccmon_events_rejected_total",
+        "reason",
+        "Records sent to the dead-letter topic, by reason.",
+    ),
+    (
+        "Duplicates per type",
+        "ccmon_events_duplicate_total",
+        "type",
+        "Repeated event_ids (counted once).",
+    ),
+    (
+        "Late per type",
+        "ccmon_events_late_total",
+        "type",
+        "Valid events older than the kept horizon behind their partition's clock.",
+    ),
+)
+
+
+def build() -> dashboard_model.Dashboard:
+    """The pipeline-health dashboard model."""
+    grid = Grid()
+    grid.row("Workers")
+    grid.add(
+        stat_panel(
+            "Workers up",
+            [query(f'sum(up{{job="{JOB}"}})', "up", instant=True)],
+            unit=units.NoUnit,
+            steps=[
+                dashboard_model.Threshold(value=None, color=BAD),
+                dashboard_model.Threshold(value=1, color=GOOD),
+            ],
+            description=f'Workers Prometheus scrapes successfully (up{{job="{JOB}"}}).',
+            decimals=0,
+        ),
+        4,
+        4,
+    )
+    grid.add(
+        stat_panel(
+            "Processing lag",
+            [query("max(ccmon_processing_lag_seconds)", "lag", instant=True)],
+            unit=units.Seconds,
+            steps=[
+                dashboard_model.Threshold(value=None, color=GOOD),
+                dashboard_model.Threshold(value=PROCESSING_LAG_WARN_S, color=BAD),
+            ],
+            description="Wall clock minus occurred_at of the last applied event, worst worker. "
+            "Large while replaying history; over 60 s live, the wallboard is behind.",
+        ),
+        5,
+        4,
+    )
+    grid.add(
+        stat_panel(
+            "Event clock",
+            [query("max(ccmon_event_clock_seconds) * 1000", "event clock", instant=True)],
+            unit=units.DatetimeISO,
+            steps=[dashboard_model.Threshold(value=None, color=NEUTRAL)],
+            description="Newest occurred_at applied (the stream's event-time clock).",
+        ),
+        5,
+        4,
+    )
+    grid.add(
+        stat_panel(
+            "Event clock behind now",
+            [query("time() - max(ccmon_event_clock_seconds)", "behind", instant=True)],
+            unit=units.Seconds,
+            steps=[
+                dashboard_model.Threshold(value=None, color=GOOD),
+                dashboard_model.Threshold(value=PROCESSING_LAG_WARN_S, color=BAD),
+            ],
+            description="Wall clock minus the event-time clock: how far the newest event "
+            "applied is behind now (grows when no events arrive).",
+        ),
+        5,
+        4,
+    )
+    total = promql.Scope(window="$__range", by=())
+    consumed = promql.increase("ccmon_events_consumed_total", total)
+    rejected = promql.zero_fill(
+        promql.increase("ccmon_events_rejected_total", total), consumed, total
+    )
+    grid.add(
+        stat_panel(
+            "Dead-letter ratio",
+            [query(promql.ratio(rejected, consumed), "rejected", instant=True)],
+            unit=units.PercentUnit,
+            steps=[
+                dashboard_model.Threshold(value=None, color=GOOD),
+                dashboard_model.Threshold(value=DEAD_LETTER_RATIO_WARN, color=BAD),
+            ],
+            description="Records rejected to the dead-letter topic / records consumed over "
+            "the dashboard's range.",
+            decimals=2,
+        ),
+        5,
+        4,
+    )
+
+    grid.row("Flow (records per second)")
+    for title, metric, label, description in FLOWS:
+        scope = promql.Scope(window=WINDOW, by=(label,))
+        grid.add(
+            timeseries_panel(
+                title,
+                [query(promql.rate(metric, scope), f"{{{{{label}}}}}")],
+                unit=units.EventsPerSecond,
+                description=f"{description} ({metric})",
+                min_value=0,
+            ),
+            12,
+            8,
+        )
+
+    grid.row("Clocks and workers")
+    grid.add(
+        timeseries_panel(
+            "Processing lag per worker",
+            [query("max by (instance) (ccmon_processing_lag_seconds)", "{{instance}}")],
+            unit=units.Seconds,
+            description="Wall clock minus occurred_at of the last event each worker applied.",
+            min_value=0,
+        ),
+        8,
+        8,
+    )
+    grid.add(
+        timeseries_panel(
+            "Event clock behind now per worker",
+            [query("time() - max by (instance) (ccmon_event_clock_seconds)", "{{instance}}")],
+            unit=units.Seconds,
+            description="Wall clock minus each worker's event-time clock.",
+        ),
+        8,
+        8,
+    )
+    grid.add(
+        timeseries_panel(
+            "Workers up",
+            [query(f'up{{job="{JOB}"}}', "{{instance}}")],
+            unit=units.NoUnit,
+            description="1 while Prometheus scrapes the worker, 0 when the scrape fails.",
+            min_value=0,
+            max_value=1,
+            decimals=0,
+        ),
+        8,
+        8,
+    )
+    builder = new_dashboard(
+        UID,
+        TITLE,
+        "Is the pipeline up and keeping up? Consumption, rejects, duplicates, late events, "
+        "lag and clocks.",
+        time_from="now-6h",
+        refresh="10s",
+    )
+    return assemble(builder, grid)
