@@ -155,12 +155,14 @@ def create_app(
         partition_of=lambda key: partition_of(key, settings.topic_partitions),
     )
     app.registry.register(EngineCollector(engine))
-    engine.on_change = KpiCounters.create(
+    kpi_counters = KpiCounters.create(
         app.registry,
         engine.book,
         agent_metrics=settings.agent_metrics,
         max_agents=settings.agent_metrics_max,
-    ).on_change
+    )
+    engine.on_change = kpi_counters.on_change
+    intake.on_late = kpi_counters.count_late
 
     async def forward(valid: Event, value: bytes) -> None:
         """Re-key a valid event to the contact and/or customer stage."""

@@ -85,6 +85,8 @@ class Intake:
     send_deadletter: SendDeadLetter
     type_of_topic: dict[str, str] = field(init=False)
     lateness: LatenessGate = field(init=False)
+    on_late: Callable[[Event], None] | None = None
+    """Counts a late event in the all-time counters (it reaches no window)."""
 
     def __post_init__(self) -> None:
         self.type_of_topic = {t: e for e, t in self.settings.topics_by_type.items()}
@@ -109,5 +111,7 @@ class Intake:
         self.metrics.events_accepted.labels(event.event_type).inc()
         if not self.lateness.on_time((record.topic, record.partition), event.occurred_at_ms):
             self.metrics.events_late.labels(event.event_type).inc()
+            if self.on_late is not None:
+                self.on_late(event)
             return None
         return event

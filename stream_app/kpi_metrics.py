@@ -25,11 +25,13 @@ from stream_app.engine.facts import (
     survey_amounts,
     survey_dims,
 )
+from stream_app.engine.state import survey_record as _survey_record
 from stream_app.events import (
     ContactAbandoned,
     ContactAnswered,
     ContactResolved,
     ContactStarted,
+    CustomerStatus,
     Event,
     SurveySubmitted,
 )
@@ -143,6 +145,17 @@ class KpiCounters:
             self._count_fcr(orjson.loads(old) if old else {}, new)
         elif isinstance(event, SurveySubmitted):
             self._count_survey(new["surveys"][-1], None)
+
+    def count_late(self, event: Event) -> None:
+        """A late event (no window, no state): count it at its own dimensions, all-time only.
+
+        Surveys carry only their own fields (else ``(unknown)``); FCR needs the customer's
+        history, so a late resolved event counts as handled but not in FCR.
+        """
+        if isinstance(event, SurveySubmitted):
+            self._count_survey(_survey_record(event), None)
+        elif not isinstance(event, CustomerStatus):
+            self._count_contact_event(event, {})
 
     def _inc(self, name: str, dims: Dims, amount: float = 1.0) -> None:
         self.queue[name].labels(dims.queue, dims.channel).inc(amount)

@@ -47,7 +47,8 @@ def _remember(state: State, event: Event) -> bool:
     return True
 
 
-def _survey(event: SurveySubmitted) -> State:
+def survey_record(event: SurveySubmitted) -> State:
+    """How a survey is kept in a state (and read by the facts)."""
     return {
         "t": event.occurred_at_ms,
         "m": event.metric,
@@ -100,7 +101,7 @@ def apply_to_contact(state: State, event: Event) -> bool:
             }
         )
     elif isinstance(event, SurveySubmitted):
-        state.setdefault("surveys", []).append(_survey(event))
+        state.setdefault("surveys", []).append(survey_record(event))
     return True
 
 
@@ -128,7 +129,7 @@ def apply_to_customer(state: State, event: Event) -> bool:
                 "tm": event.team,
             }
     elif isinstance(event, SurveySubmitted):
-        state.setdefault("surveys", []).append(_survey(event))
+        state.setdefault("surveys", []).append(survey_record(event))
     return True
 
 
