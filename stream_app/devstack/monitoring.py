@@ -55,7 +55,7 @@ def prometheus_service(settings: Settings) -> Service:
     config.write_text(
         Template((DEPLOY / "prometheus" / "prometheus.yml").read_text()).substitute(
             targets_file=targets_file(settings),
-            rules_dir=DEPLOY / "prometheus" / "rules",
+            rules_dir=settings.prometheus_rules_dir,
             alertmanager=f"127.0.0.1:{settings.alertmanager_port}",
             scrape_interval=f"{settings.scrape_interval_s}s",
         )

@@ -1,0 +1,96 @@
+"""Benchmark (not a test): /metrics exposition time and size for a large contact center.
+
+Builds the worker's real metric bundles on a fresh registry, feeds them synthetic events for
+N queues and M agents (every counter family gets series), then times `generate_latest` the way
+the /metrics view calls it. Usage: python bench/bench_scrape.py [queues] [agents]
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+
+from prometheus_client import CollectorRegistry, generate_latest
+
+from stream_app.engine.facts import ParamsBook
+from stream_app.events import (
+    ContactAbandoned,
+    ContactAnswered,
+    ContactResolved,
+    ContactStarted,
+)
+from stream_app.kpi_metrics import KpiCounters
+from stream_app.metrics import PipelineMetrics
+
+
+def main(queues: int = 100, agents: int = 1000) -> None:
+    registry = CollectorRegistry()
+    PipelineMetrics.create(registry)
+    counters = KpiCounters.create(registry, ParamsBook())
+    now = int(time.time() * 1000)
+    for a in range(agents):
+        queue = f"q{a % queues}"
+        agent, team = f"agent{a}", f"team{a % 50}"
+        common = {"occurred_at_ms": now, "contact_id": f"c{a}", "queue": queue, "channel": "voice"}
+        counters._count_contact_event(
+            ContactStarted(event_id=f"s{a}", customer_id="x", **common), {}
+        )
+        counters._count_contact_event(
+            ContactAnswered(
+                event_id=f"a{a}", agent_id=agent, wait_seconds=12.0, team=team, **common
+            ),
+            {},
+        )
+        counters._count_contact_event(
+            ContactAbandoned(event_id=f"b{a}", wait_seconds=3.0, **common), {}
+        )
+        counters._count_contact_event(
+            ContactResolved(
+                event_id=f"r{a}",
+                customer_id="x",
+                agent_id=agent,
+                talk_seconds=200,
+                hold_seconds=10,
+                wrap_seconds=30,
+                resolved=True,
+                team=team,
+                **common,
+            ),
+            {},
+        )
+        for name in (
+            "csat_responses",
+            "csat_satisfied",
+            "nps_responses",
+            "nps_promoters",
+            "nps_detractors",
+            "fcr_issues",
+            "fcr_resolved_first",
+            "fcr_withdrawn",
+            "fcr_issues_retracted",
+            "fcr_resolved_first_retracted",
+            "fcr_withdrawn_retracted",
+        ):
+            counters._inc_agent(name, counters_dims(queue, agent, team))
+    times = []
+    body = b""
+    for _ in range(20):
+        t0 = time.perf_counter()
+        body = generate_latest(registry)
+        times.append(time.perf_counter() - t0)
+    series = sum(1 for line in body.splitlines() if line and not line.startswith(b"#"))
+    print(
+        f"{queues} queues, {agents} agents: {series:,} series, {len(body) / 1e6:.2f} MB, "
+        f"scrape p50 {statistics.median(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms"
+    )
+
+
+def counters_dims(queue: str, agent: str, team: str):  # type: ignore[no-untyped-def]
+    from stream_app.engine.facts import Dims
+
+    return Dims(queue, "voice", agent, team)
+
+
+if __name__ == "__main__":
+    main(*(int(x) for x in sys.argv[1:3]))
