@@ -67,9 +67,23 @@ def local_stack(stack_settings: Settings) -> Iterator[Settings]:
         devstack.down(stack_settings)
 
 
+async def delete_topics_of(settings: Settings, tag: str) -> None:
+    """Delete a test's topics (its namespace and its app's internal topics) from the broker."""
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    await admin.start()
+    try:
+        names = [t for t in await admin.list_topics() if tag in t]
+        if names:
+            await admin.delete_topics(names)
+    finally:
+        await admin.close()
+
+
 @pytest.fixture
-def namespace(local_stack: Settings) -> Settings:
-    """Settings for one test: its own topics (created), app id and worker port."""
+def namespace(local_stack: Settings) -> Iterator[Settings]:
+    """Settings for one test: its own topics (created, deleted after), app id and worker port."""
     tag = f"t{uuid.uuid4().hex[:10]}"
     settings = local_stack.model_copy(
         update={
@@ -81,7 +95,9 @@ def namespace(local_stack: Settings) -> Settings:
     asyncio.run(
         ensure_topics(settings.bootstrap_servers, settings.all_topics, settings.topic_partitions)
     )
-    return settings
+    yield settings
+    # Hundreds of tests' topics would slow every later broker start; leave none behind.
+    asyncio.run(delete_topics_of(settings, tag))
 
 
 def settings_env(settings: Settings, data_dir: Path) -> dict[str, str]:
