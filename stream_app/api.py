@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -250,17 +250,3 @@ def merge_parts(
         for q in sorted(set(queues) | set(live))
     ]
     return answer
-
-
-def all_dimension_rows(engine: Engine, kind: str, start: int) -> dict[tuple[str, str], Any]:
-    """Every dimension value's counters in one window of this worker (for exports and tests)."""
-    out = {}
-    for dim_kind in DIM_KINDS:
-        for value in engine.view.dim_values(kind, start, dim_kind):
-            out[(dim_kind, value)] = engine.view.counters(kind, [start], dim_kind, value)
-    return out
-
-
-def now_utc_ms() -> int:
-    """Wall clock in epoch ms."""
-    return int(datetime.now(UTC).timestamp() * 1000)

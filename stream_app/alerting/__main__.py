@@ -13,16 +13,7 @@ from pathlib import Path
 
 from stream_app.alerting.config import CONFIG_PATH, REPO_ROOT, ConfigError, load
 from stream_app.alerting.render import generate
-
-
-def stale_files(root: Path, files: dict[Path, str]) -> list[Path]:
-    """The generated files whose committed text under ``root`` differs (or is missing)."""
-    stale = []
-    for relative, text in files.items():
-        path = root / relative
-        if not path.is_file() or path.read_text() != text:
-            stale.append(relative)
-    return stale
+from stream_app.generated import write_or_check
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -49,19 +40,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    stale = stale_files(args.root, files)
-    if args.check:
-        for relative in stale:
-            print(f"stale: {relative} (run: python -m stream_app.alerting)", file=sys.stderr)
-        return 1 if stale else 0
-    for relative in stale:
-        path = args.root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(files[relative])
-        print(f"wrote {relative}")
-    if not stale:
-        print("all generated files are up to date")
-    return 0
+    return write_or_check(
+        args.root, files, check=args.check, command="python -m stream_app.alerting"
+    )
 
 
 if __name__ == "__main__":

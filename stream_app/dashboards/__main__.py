@@ -12,15 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from stream_app.dashboards import REPO_ROOT, generate
-
-
-def stale_files(root: Path, files: dict[Path, str]) -> list[Path]:
-    """The generated files whose committed text under ``root`` differs (or is missing)."""
-    return [
-        relative
-        for relative, text in files.items()
-        if not (root / relative).is_file() or (root / relative).read_text() != text
-    ]
+from stream_app.generated import write_or_check
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -39,19 +31,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     files = generate()
-    stale = stale_files(args.root, files)
-    if args.check:
-        for relative in stale:
-            print(f"stale: {relative} (run: python -m stream_app.dashboards)", file=sys.stderr)
-        return 1 if stale else 0
-    for relative in stale:
-        path = args.root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(files[relative])
-        print(f"wrote {relative}")
-    if not stale:
-        print("all dashboards are up to date")
-    return 0
+    return write_or_check(
+        args.root, files, check=args.check, command="python -m stream_app.dashboards"
+    )
 
 
 if __name__ == "__main__":

@@ -33,7 +33,6 @@ from stream_app.kpi.formulas import KpiParams, month_start_ms, next_month_start_
 
 log = logging.getLogger(__name__)
 
-DAY_MS = 86_400_000
 WINDOW_SPAN_MS = {"day": 25 * 3_600_000, "15m": 900_000, "1m": 60_000}
 """Longest possible length of each window kind (a local day is up to 25 h across DST)."""
 
