@@ -17,6 +17,7 @@ command -v prometheus >/dev/null 2>&1 || need+=(prometheus)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v prometheus-alertmanager >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 command -v kcat >/dev/null 2>&1 || need+=(kafkacat)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)  # the wallboard's browser test
 if [ ${#need[@]} -gt 0 ]; then
   say "apt-get install ${need[*]}"
   $SUDO apt-get update -qq

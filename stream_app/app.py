@@ -30,6 +30,7 @@ from stream_app.intake import Intake, SourceRecord
 from stream_app.kpi_metrics import KpiCounters
 from stream_app.metrics import EngineCollector, PipelineMetrics
 from stream_app.settings import Settings
+from stream_app.wallboard.broadcast import Broadcaster
 from stream_app.web import register_views
 
 HOUSEKEEPING_EVERY_S = 30.0
@@ -47,6 +48,8 @@ class CcmonApp(faust.App):
     engine: Engine
     contact_topic_name: str
     customer_topic_name: str
+    wallboard: Broadcaster
+    """Pushes the wallboard's board to open pages (stream_app.wallboard)."""
     forward: Callable[[Event, bytes], Awaitable[None]]
     """Sends a valid event on to the entity stages (replaced in functional tests)."""
 

@@ -20,6 +20,17 @@ from stream_app.engine.facts import ParamsBook
 from stream_app.errors import UserError
 from stream_app.kpi.formulas import KpiParams
 
+TARGET_FIELDS: dict[str, str] = {
+    "target_service_level": "service_level",
+    "target_abandonment": "abandonment",
+    "target_asa_seconds": "asa",
+    "target_aht_seconds": "aht",
+    "target_csat": "csat",
+    "target_nps": "nps",
+    "target_fcr": "fcr",
+}
+"""KpiParams target field -> its KPI in the targets file (``kpis.<kpi>.target``)."""
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 """The source checkout; ``deploy/`` and ``schemas/`` are read from here."""
 
@@ -110,6 +121,11 @@ class Settings(BaseSettings):
     )
 
     # --- KPI parameters (spec section 3) ---------------------------------------------------
+    kpi_targets_file: Path | None = Field(
+        None,
+        description="KPI targets per queue (YAML); default deploy/kpi-targets.yaml of the "
+        "checkout. The wallboard colours and the alert rules read the same file.",
+    )
     service_level_threshold_s: float = Field(
         20.0, ge=0, description="Answered within this many seconds counts toward service level."
     )
@@ -173,8 +189,30 @@ class Settings(BaseSettings):
         return value
 
     def params_book(self) -> ParamsBook:
-        """Deployment parameters plus each queue's overrides (validated at start)."""
+        """Deployment parameters plus each queue's overrides (validated at start).
+
+        Targets come from the KPI targets file (the one the alert rules are rendered from),
+        so the wallboard colours a queue against the same numbers that page on-call;
+        ``CCMON_QUEUE_OVERRIDES`` may still override any parameter, targets included.
+        """
+        from stream_app.alerting import config as targets_config  # yaml only when needed
+
+        path = self.kpi_targets_file or targets_config.CONFIG_PATH
+        loaded = targets_config.load(path) if path.exists() or self.kpi_targets_file else None
+        default = self.kpi_params()
+
+        def with_targets(params: KpiParams, queue: str | None) -> KpiParams:
+            if loaded is None:
+                return params
+            values: dict[str, Any] = {
+                name: loaded.value(kpi, "target", queue) for name, kpi in TARGET_FIELDS.items()
+            }
+            return replace(params, **values)
+
         queues = {}
+        target_queues = set(loaded.overrides) if loaded else set()
+        for queue in sorted(target_queues - set(self.queue_overrides)):
+            queues[queue] = with_targets(default, queue)
         for queue, overrides in self.queue_overrides.items():
             unknown = set(overrides) - {f.name for f in fields(KpiParams)}
             if unknown:
@@ -183,12 +221,12 @@ class Settings(BaseSettings):
                     f"parameter(s) {', '.join(sorted(unknown))}; see README, Configuration"
                 )
             try:
-                queues[queue] = replace(self.kpi_params(), **overrides)
+                queues[queue] = replace(with_targets(default, queue), **overrides)
             except (TypeError, ValueError) as exc:
                 raise UserError(
                     f"invalid configuration: CCMON_QUEUE_OVERRIDES: queue {queue!r}: {exc}"
                 ) from None
-        return ParamsBook(default=self.kpi_params(), queues=queues)
+        return ParamsBook(default=with_targets(default, None), queues=queues)
 
     def kpi_params(self) -> KpiParams:
         """The KPI parameters as the pure arithmetic takes them."""

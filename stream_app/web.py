@@ -38,7 +38,10 @@ async def gather_parts(app: CcmonApp, query: dict[str, str], now_ms: int) -> lis
 
 
 def register_views(app: CcmonApp) -> None:
-    """Attach ``/metrics``, ``/healthz`` and ``/api/kpis`` to the app's web server."""
+    """Attach ``/metrics``, ``/healthz``, ``/api/kpis`` and the wallboard to the web server."""
+    from stream_app.wallboard.views import register_wallboard
+
+    app.wallboard = register_wallboard(app)
 
     @app.page("/metrics")
     class MetricsView(faust.web.View):

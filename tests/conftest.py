@@ -105,7 +105,8 @@ def settings_env(settings: Settings, data_dir: Path) -> dict[str, str]:
     env = {**os.environ}
     for name in Settings.model_fields:
         value = getattr(settings, name)
-        env[f"CCMON_{name.upper()}"] = str(value)
+        if value is not None:  # unset optional settings stay unset
+            env[f"CCMON_{name.upper()}"] = str(value)
     env["CCMON_DATA_DIR"] = str(data_dir)
     return env
 
