@@ -4,7 +4,7 @@ SHELL := /bin/bash
 VENV := .venv
 CCMON := $(VENV)/bin/ccmon
 
-.PHONY: help bootstrap run test test-quick lint format stack-up stack-down stack-status clean
+.PHONY: help bootstrap run test test-quick lint format bench stack-up stack-down stack-status clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -12,8 +12,8 @@ help: ## List the targets
 bootstrap: ## Install system packages, the venv and the Kafka jars (idempotent)
 	@bash scripts/bootstrap.sh
 
-run: bootstrap ## The main job: local stack + worker; Ctrl-C stops everything
-	@$(CCMON) run
+run: bootstrap ## The main job: stack + worker + simulator + wallboard; Ctrl-C stops all (ARGS=...)
+	@$(CCMON) run $(ARGS)
 
 test: bootstrap lint ## Lint, then every test tier against the real stack (started if needed)
 	@$(VENV)/bin/pytest
@@ -29,6 +29,10 @@ lint: ## ruff (lint + format check) and mypy --strict
 format: ## Apply ruff's fixes and formatting
 	@$(VENV)/bin/ruff check --fix .
 	@$(VENV)/bin/ruff format .
+
+bench: stack-up ## Benchmarks -> docs/performance.md (~1 h for 1M events; ARGS="--events 200000")
+	@$(VENV)/bin/pip install -q -e '.[bench]'
+	@$(VENV)/bin/python -m bench $(ARGS)
 
 stack-up: bootstrap ## Start Kafka, Prometheus, Alertmanager and create the topics
 	@$(CCMON) stack up

@@ -154,11 +154,49 @@ def worker(ctx: click.Context) -> None:
     run_worker(_settings(ctx))
 
 
+DEMO_QUEUE_OVERRIDES = '{"claims": {"service_level_threshold_s": 14400}}'
+"""Per-queue parameters the main job gives the worker for the simulator's e-mail queue."""
+
+
 @cli.command()
 @click.option("--keep-stack", is_flag=True, help="Leave the stack running on exit.")
+@click.option("--no-simulate", is_flag=True, help="No simulated traffic (feed it yourself).")
+@click.option(
+    "--start",
+    default="today",
+    show_default=True,
+    help="Where the simulated clock begins (now, today, -2h, an RFC 3339 time).",
+)
+@click.option(
+    "--speed",
+    type=float,
+    default=300.0,
+    show_default=True,
+    help="Fast-forward factor until the simulation reaches the present; then real time.",
+)
+@click.option("--seed", type=int, default=None, help="Simulator seed (default: random).")
+@click.option(
+    "--incident",
+    "incidents",
+    multiple=True,
+    help="Injected incident, e.g. abandon-spike:queue=billing,at=+10m,for=15m (repeatable).",
+)
 @click.pass_context
-def run(ctx: click.Context, keep_stack: bool) -> None:
-    """The main job: local stack + worker, until Ctrl-C stops everything it started."""
+def run(
+    ctx: click.Context,
+    keep_stack: bool,
+    no_simulate: bool,
+    start: str,
+    speed: float,
+    seed: int | None,
+    incidents: tuple[str, ...],
+) -> None:
+    """The main job: local stack, worker and simulated traffic, until Ctrl-C stops it all.
+
+    By default the simulator fast-forwards today's traffic so far (so "today" on the
+    wallboard is full at once) and then runs live. The worker's log goes to a file; the
+    terminal shows the simulator's status line.
+    """
     from stream_app.devstack import stack as devstack
 
     settings = _settings(ctx)
@@ -166,36 +204,92 @@ def run(ctx: click.Context, keep_stack: bool) -> None:
     _echo_steps(steps)
     started_stack = any(s.started for s in steps if s.name != "topics")
     procs: list[subprocess.Popen[bytes]] = []
+    log_dir = settings.home / "run"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    worker_log = log_dir / "worker.log"
+    worker_env = dict(os.environ)
+    if not no_simulate and "CCMON_QUEUE_OVERRIDES" not in os.environ:
+        # The simulated `claims` queue is e-mail: answered in hours, not 20 s.
+        worker_env["CCMON_QUEUE_OVERRIDES"] = DEMO_QUEUE_OVERRIDES
+        click.echo(f"demo: CCMON_QUEUE_OVERRIDES={DEMO_QUEUE_OVERRIDES} (set it to change this)")
     try:
-        procs.append(subprocess.Popen([sys.executable, "-m", "stream_app", "worker"]))
-        _print_urls(settings)
+        with worker_log.open("ab") as out:
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "stream_app", "worker"],
+                    stdout=out,
+                    stderr=out,
+                    env=worker_env,
+                )
+            )
+        _wait_for_worker(settings, procs[0], worker_log)
+        _print_urls(settings, worker_log)
+        if not no_simulate:
+            command = [sys.executable, "-m", "stream_app", "simulate"]
+            command += ["--start", start, "--speed", str(speed)]
+            command += ["--seed", str(seed)] if seed is not None else []
+            for spec in incidents:
+                command += ["--incident", spec]
+            procs.append(subprocess.Popen(command))
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)
         failed = [p for p in procs if p.returncode]
         if failed:
-            raise UserError(f"a child process exited with code {failed[0].returncode}; see above")
+            what = "the worker" if failed[0] is procs[0] else "the simulator"
+            raise UserError(
+                f"{what} exited with code {failed[0].returncode}; "
+                f"see above{' and ' + str(worker_log) if failed[0] is procs[0] else ''}"
+            )
     except KeyboardInterrupt:
         click.echo("\nstopping ...")
     finally:
-        for p in procs:
+        for p in reversed(procs):  # the simulator first, so the worker sees its last events
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
-        for p in procs:
             try:
                 p.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 p.kill()
+                p.wait()
         if started_stack and not keep_stack:
             click.echo("stopped: " + ", ".join(devstack.down(settings)))
 
 
-def _print_urls(settings: Settings) -> None:
+def _wait_for_worker(
+    settings: Settings, proc: subprocess.Popen[bytes], log: Path, timeout_s: float = 90.0
+) -> None:
+    """Until the worker's /healthz says ready, so the URLs printed next already answer."""
+    import json
+    import urllib.request
+
+    url = f"http://{settings.web_host}:{settings.web_port}/healthz"
+    click.echo(f"starting the worker (log: {log}) ...")
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["(empty log)"]
+            raise UserError(f"the worker exited with code {proc.returncode}: {tail[0]}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if json.load(response).get("ready"):
+                    return
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.3)
+    raise UserError(f"the worker was not ready after {timeout_s:.0f} s; see {log}")
+
+
+def _print_urls(settings: Settings, worker_log: Path | None = None) -> None:
     web = f"http://{settings.web_host}:{settings.web_port}"
     click.echo("")
+    click.echo(f"  wallboard        {web}/wallboard   (?lang=ro, ?lang=tr)")
+    click.echo(f"  JSON API         {web}/api/kpis")
     click.echo(f"  worker /metrics  {web}/metrics")
     click.echo(f"  Prometheus       http://127.0.0.1:{settings.prometheus_port}")
     click.echo(f"  Alertmanager     http://127.0.0.1:{settings.alertmanager_port}")
     click.echo(f"  Kafka            {settings.bootstrap_servers}")
+    if worker_log is not None:
+        click.echo(f"  worker log       {worker_log}")
     click.echo("  Ctrl-C stops everything.\n")
 
 
@@ -249,6 +343,85 @@ def send(ctx: click.Context, file: Path, speed: float | None, no_progress: bool)
 
 
 cli.add_command(send, "replay")
+
+
+@cli.command()
+@click.option(
+    "--speed",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Speed-up while the simulated clock is behind the wall clock; then real time.",
+)
+@click.option(
+    "--start",
+    default="now",
+    show_default=True,
+    help="Where the simulated clock begins: now, today, -2h or an ISO time.",
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Target events/s at the morning peak; scales arrivals and agents alike.",
+)
+@click.option("--seed", type=int, default=None, help="Random seed (default: random, printed).")
+@click.option(
+    "--incident",
+    "incidents",
+    multiple=True,
+    metavar="SPEC",
+    help="Inject an incident (repeatable), e.g. abandon-spike:queue=billing,at=+10m,for=15m.",
+)
+@click.option("--duration", default=None, help="Stop after this much simulated time (e.g. 2h).")
+@click.option(
+    "--events", "max_events", type=click.IntRange(min=1), default=None, help="Stop after N events."
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write JSON Lines to FILE instead of Kafka (unpaced; needs --duration or --events).",
+)
+@click.option(
+    "--scenario",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The center as YAML (default: the built-in one; docs/simulator.md).",
+)
+@click.option("--no-progress", is_flag=True, help="No live status line (plain lines every 10 s).")
+@click.pass_context
+def simulate(
+    ctx: click.Context,
+    speed: float,
+    start: str,
+    rate: float | None,
+    seed: int | None,
+    incidents: tuple[str, ...],
+    duration: str | None,
+    max_events: int | None,
+    out: Path | None,
+    scenario: Path | None,
+    no_progress: bool,
+) -> None:
+    """Produce a realistic contact center's traffic to the topics (docs/simulator.md)."""
+    from stream_app.simulator.runner import SimulateOptions
+    from stream_app.simulator.runner import run as run_simulation
+
+    options = SimulateOptions(
+        speed=speed,
+        start=start,
+        rate=rate,
+        seed=seed,
+        incidents=incidents,
+        duration=duration,
+        max_events=max_events,
+        out=out,
+        scenario=scenario,
+        progress=not no_progress and sys.stdout.isatty(),
+    )
+    summary, verb = run_simulation(options, _settings(ctx))
+    click.echo(summary.line(verb))
 
 
 @cli.command("config")

@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections.abc import Iterable
 
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
@@ -91,3 +92,23 @@ async def require_topics(bootstrap: str, names: Iterable[str]) -> None:
             f"topic {missing[0]} is missing on {bootstrap} ({len(missing)} missing in all); "
             "create them with 'ccmon topics create'"
         )
+
+
+async def started_producer(bootstrap_servers: str, *, linger_ms: int) -> AIOKafkaProducer:
+    """An idempotent, acks=all producer, started; an unreachable broker is one clear line."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap_servers,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=linger_ms,
+        max_batch_size=256 * 1024,
+    )
+    try:
+        await producer.start()
+    except Exception as exc:  # aiokafka raises several types for an unreachable broker
+        await producer.stop()
+        raise UserError(
+            f"Kafka is not reachable at {bootstrap_servers} ({type(exc).__name__}); "
+            "start it with 'ccmon stack up' or set CCMON_KAFKA_BOOTSTRAP"
+        ) from None
+    return producer

@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaProducer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from stream_app.errors import UserError
+from stream_app.kafka_admin import started_producer
 from stream_app.settings import Settings
 
 KEY_FIELDS: dict[str, tuple[str, ...]] = {
@@ -118,21 +118,7 @@ async def send_lines(
 ) -> SendSummary:
     """Produce every routable line; ``speed`` paces by occurred_at (None: as fast as possible)."""
     summary = SendSummary()
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.bootstrap_servers,
-        acks="all",
-        enable_idempotence=True,
-        linger_ms=5,
-        max_batch_size=256 * 1024,
-    )
-    try:
-        await producer.start()
-    except Exception as exc:  # aiokafka raises several types for an unreachable broker
-        await producer.stop()
-        raise UserError(
-            f"Kafka is not reachable at {settings.bootstrap_servers} ({type(exc).__name__}); "
-            "start it with 'ccmon stack up' or set CCMON_KAFKA_BOOTSTRAP"
-        ) from None
+    producer = await started_producer(settings.bootstrap_servers, linger_ms=5)
     t0 = time.monotonic()
     progress = Progress(
         TextColumn("sending"),
