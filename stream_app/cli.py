@@ -176,6 +176,12 @@ DEMO_QUEUE_OVERRIDES = '{"claims": {"service_level_threshold_s": 14400}}'
 )
 @click.option("--seed", type=int, default=None, help="Simulator seed (default: random).")
 @click.option(
+    "--rate",
+    type=float,
+    default=None,
+    help="Simulated events/s at the peak (a bigger center); default: the scenario's own.",
+)
+@click.option(
     "--incident",
     "incidents",
     multiple=True,
@@ -189,6 +195,7 @@ def run(
     start: str,
     speed: float,
     seed: int | None,
+    rate: float | None,
     incidents: tuple[str, ...],
 ) -> None:
     """The main job: local stack, worker and simulated traffic, until Ctrl-C stops it all.
@@ -228,6 +235,7 @@ def run(
             command = [sys.executable, "-m", "stream_app", "simulate"]
             command += ["--start", start, "--speed", str(speed)]
             command += ["--seed", str(seed)] if seed is not None else []
+            command += ["--rate", str(rate)] if rate is not None else []
             for spec in incidents:
                 command += ["--incident", spec]
             procs.append(subprocess.Popen(command))
