@@ -1,0 +1,390 @@
+"""One entry point for every benchmark: ``make bench`` / ``python -m bench``.
+
+In one run, on the same broker and the same pre-loaded topics: the ceiling (a bare consumer
+that only decodes JSON), us (the real worker, every KPI on, from empty state), the peer (the
+same KPIs written with Quix Streams), latency at fixed produce rates, /metrics scrape cost and
+scale-out (two workers). Writes ``docs/performance.md``. Topics are namespaced per run
+(``b<hex>.``) and deleted at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import confluent_kafka
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from bench import ceiling, data, kafka, latency, peer, worker
+from bench.bench_scrape import measure as measure_scrape
+from bench.proc import machine
+from bench.report import Results, render
+from stream_app.kafka_admin import ensure_topics
+from stream_app.settings import REPO_ROOT, load_settings
+
+PHASES = ("ceiling", "us", "peer", "latency", "scrape", "scaleout")
+console = Console(stderr=True)
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _version(package: str) -> str:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "not installed"
+
+
+def _git() -> str:
+    try:
+        rev = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain"], cwd=REPO_ROOT, capture_output=True, text=True
+        ).stdout.strip()
+        return f"{rev}{' + uncommitted changes' if dirty else ''}"
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=1_000_000, help="events to pre-load")
+    parser.add_argument(
+        "--only",
+        default=",".join(PHASES),
+        help=f"comma-separated phases (default: all): {','.join(PHASES)}",
+    )
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "docs" / "performance.md")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--rates", default="200,1000,5000,20000", help="latency: produce rates, events/s"
+    )
+    parser.add_argument("--rate-seconds", type=float, default=25.0, help="latency: per rate")
+    parser.add_argument(
+        "--metrics-poll", type=float, default=1.0, help="latency: /metrics polling interval, s"
+    )
+    parser.add_argument("--agents", default="1000,10000", help="scrape: agent counts")
+    parser.add_argument(
+        "--stall", type=float, default=300.0, help="give up on a system idle this long, s"
+    )
+    parser.add_argument("--keep", action="store_true", help="keep topics, groups and logs")
+    args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    args.phases = [p.strip() for p in args.only.split(",") if p.strip()]
+    unknown = set(args.phases) - set(PHASES)
+    if unknown:
+        parser.error(f"--only: unknown phase(s) {', '.join(sorted(unknown))}")
+    return args
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    """SIGTERM (and SIGINT, ignored in background jobs) unwind like Ctrl-C: the phases stop
+    their child processes and the run deletes its topics."""
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
+    try:
+        results = run(args)
+    except KeyboardInterrupt:
+        console.print("[red]interrupted[/]: no report written")
+        sys.exit(130)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(render(results))
+    console.print(f"[bold]wrote {args.out}[/]")
+    if results.errors:
+        for phase, error in results.errors.items():
+            console.print(f"[red]{phase} failed:[/] {error[:300]}")
+        sys.exit(1)
+
+
+def run(args: argparse.Namespace) -> Results:
+    """Every selected phase, in an order that shares the pre-loaded data."""
+    tag = f"b{uuid.uuid4().hex[:4]}"
+    base = load_settings().model_copy(update={"topic_namespace": f"{tag}."})
+    bootstrap = base.bootstrap_servers
+    workdir = Path(tempfile.mkdtemp(prefix=f"ccmon-bench-{tag}-"))
+    results = Results()
+    phases: list[str] = args.phases
+    results.commands = [
+        "make bench                                    # installs .[bench], runs every phase",
+        ".venv/bin/python -m bench --events 200000     # a quicker run",
+        ".venv/bin/python -m bench --only ceiling,us --events 50000 --out /tmp/perf.md",
+        "# this report:",
+        ".venv/bin/python -m bench " + shlex.join(args.argv),
+    ]
+    host = machine()
+    results.header = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": f"{host['cpu']}, {host['cores']}, {host['ram']} RAM, {host['os']}",
+        "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+        "software": (
+            f"Python {host['python']}, faust-streaming {_version('faust-streaming')}, "
+            f"aiokafka {_version('aiokafka')}, quixstreams {_version('quixstreams')}, "
+            f"confluent-kafka {_version('confluent-kafka')} "
+            f"(librdkafka {confluent_kafka.libversion()[0]}), "
+            f"Kafka {base.kafka_version} (local stack, 1 broker, `ccmon stack up`)"
+        ),
+        "ccmon": f"commit {_git()}",
+    }
+    needs_data = bool({"ceiling", "us", "peer", "scaleout", "latency"} & set(phases))
+    needs_preload = bool({"ceiling", "us", "peer", "scaleout"} & set(phases))
+    groups: list[str] = []
+    try:
+        dataset: data.Dataset | None = None
+        ends: kafka.Offsets = {}
+        if needs_data:
+            with console.status(f"building {args.events:,} events"):
+                dataset = data.build(args.events, base.topics_by_type, seed=args.seed)
+            first, last = dataset.span
+            results.mix = dataset.mix
+            results.header["events"] = (
+                f"{len(dataset.events):,} from {dataset.source}, mean value "
+                f"{dataset.mean_bytes:.0f} bytes, occurred_at "
+                f"{datetime.fromtimestamp(first / 1000, UTC):%Y-%m-%d %H:%M} to "
+                f"{datetime.fromtimestamp(last / 1000, UTC):%Y-%m-%d %H:%M} UTC, "
+                f"6 topics x {base.topic_partitions} partitions"
+            )
+            console.log(
+                f"{len(dataset.events):,} events from {dataset.source} "
+                f"in {dataset.build_seconds:.1f} s; topics {tag}.*"
+            )
+            if "latency" not in phases:
+                dataset.events = []  # only the latency load needs the dicts; free ~1 GB/1M
+        if needs_preload and dataset is not None:
+            asyncio.run(ensure_topics(bootstrap, base.all_topics, base.topic_partitions))
+            with _bar("pre-load", len(dataset.records)) as update:
+                load = kafka.preload(bootstrap, dataset.records, update)
+            console.log(
+                f"pre-loaded {load.records:,} records in {load.seconds:.1f} s "
+                f"({load.records / load.seconds:,.0f}/s)"
+            )
+            ends = asyncio.run(kafka.end_offsets(bootstrap, base.topics_by_type.values()))
+        loaded = sum(ends.values())
+        input_topics = list(base.topics_by_type.values())
+
+        if "ceiling" in phases and loaded:
+            try:
+                with _bar("ceiling aiokafka", loaded) as update:
+                    results.ceiling.append(
+                        asyncio.run(ceiling.aiokafka_ceiling(bootstrap, ends, update))
+                    )
+                with _bar("ceiling confluent", loaded) as update:
+                    results.ceiling.append(ceiling.confluent_ceiling(bootstrap, ends, update))
+                for c in results.ceiling:
+                    console.log(f"ceiling {c.client}: {c.rate:,.0f} events/s")
+            except Exception as exc:
+                results.errors["ceiling"] = _error(exc)
+
+        if "us" in phases:
+            app_id = f"ccmon-{tag}-us"
+            groups.append(app_id)
+            try:
+                with _bar("us: ccmon 1 worker", loaded) as update:
+                    results.us = asyncio.run(
+                        worker.run_workers(
+                            base,
+                            app_id,
+                            1,
+                            loaded,
+                            ends,
+                            workdir,
+                            progress=update,
+                            stall_s=args.stall,
+                            ports=free_port,
+                        )
+                    )
+                console.log(f"us: {results.us.rate:,.0f} events/s")
+            except Exception as exc:
+                results.errors["us"] = _error(exc)
+
+        if "peer" in phases:
+            group = f"{tag}-quix"
+            groups.append(group)
+            try:
+                with _bar("peer: Quix Streams", loaded) as update:
+                    results.peer = asyncio.run(
+                        peer.run_peer(
+                            bootstrap,
+                            group,
+                            input_topics,
+                            loaded,
+                            ends,
+                            workdir,
+                            progress=update,
+                            stall_s=args.stall,
+                        )
+                    )
+                console.log(f"peer: {results.peer.rate:,.0f} events/s")
+            except Exception as exc:
+                results.errors["peer"] = _error(exc)
+
+        if "scaleout" in phases:
+            app_id = f"ccmon-{tag}-x2"
+            groups.append(app_id)
+            try:
+                if results.us is None and "us" not in results.errors:
+                    one_id = f"ccmon-{tag}-x1"
+                    groups.append(one_id)
+                    with _bar("ccmon 1 worker", loaded) as update:
+                        results.us = asyncio.run(
+                            worker.run_workers(
+                                base,
+                                one_id,
+                                1,
+                                loaded,
+                                ends,
+                                workdir,
+                                progress=update,
+                                stall_s=args.stall,
+                                ports=free_port,
+                            )
+                        )
+                with _bar("ccmon 2 workers", loaded) as update:
+                    results.scaleout = asyncio.run(
+                        worker.run_workers(
+                            base,
+                            app_id,
+                            2,
+                            loaded,
+                            ends,
+                            workdir,
+                            progress=update,
+                            stall_s=args.stall,
+                            ports=free_port,
+                        )
+                    )
+                console.log(f"2 workers: {results.scaleout.rate:,.0f} events/s")
+            except Exception as exc:
+                results.errors["scaleout"] = _error(exc)
+
+        if "latency" in phases and dataset is not None:
+            for rate in (int(r) for r in args.rates.split(",") if r.strip()):
+                groups.append(f"ccmon-{tag}-l{rate}")
+                with console.status(f"latency at {rate:,} events/s") as status:
+                    result = asyncio.run(
+                        latency.measure_rate(
+                            base,
+                            tag,
+                            rate,
+                            dataset.events,
+                            workdir,
+                            seconds=args.rate_seconds,
+                            ports=free_port,
+                            metrics_every_s=args.metrics_poll,
+                            status=status.update,
+                        )
+                    )
+                results.latency.append(result)
+                if result.error:
+                    results.errors[f"latency {rate}/s"] = result.error
+                else:
+                    console.log(
+                        f"latency {rate:,}/s: produced {result.produced_rate:,.0f}/s, "
+                        f"API p50 {latency.percentile(result.api, 50) * 1000:,.0f} ms, "
+                        f"p99 {latency.percentile(result.api, 99) * 1000:,.0f} ms"
+                    )
+
+        if "scrape" in phases:
+            try:
+                for agents in (int(a) for a in args.agents.split(",") if a.strip()):
+                    with console.status(f"scrape: {agents:,} agents"):
+                        results.scrape.append(measure_scrape(100, agents))
+                    s = results.scrape[-1]
+                    console.log(f"scrape {agents:,} agents: p50 {s.p50_s * 1000:,.0f} ms")
+            except Exception as exc:
+                results.errors["scrape"] = _error(exc)
+        for name, measured in (("us", results.us), ("2 workers", results.scaleout)):
+            if measured is not None:
+                results.notes.append(
+                    f"{name}: the harness scraped /metrics {measured.scrapes} times to see "
+                    f"progress ({measured.scrape_s:.1f} s of scrape time in all, inside the "
+                    "measured interval)."
+                )
+    finally:
+        if not args.keep:
+            with console.status("deleting the run's topics and groups"):
+                deleted = asyncio.run(kafka.delete_topics(bootstrap, tag))
+                kafka.delete_groups(bootstrap, groups)
+            console.log(f"deleted {len(deleted)} topics")
+            if not results.errors:
+                shutil.rmtree(workdir, ignore_errors=True)
+        if results.errors or args.keep:
+            console.log(f"logs kept in {workdir}")
+    return results
+
+
+def _error(exc: BaseException) -> str:
+    traceback.print_exc()
+    return f"{type(exc).__name__}: {exc}"[:800]
+
+
+class _bar:
+    """A one-task rich progress bar used as ``with _bar(...) as update: update(n)``."""
+
+    def __init__(self, label: str, total: int) -> None:
+        self.label = label
+        self.total = total
+        self.t0 = 0.0
+        self.progress = Progress(
+            TextColumn(f"{label:<22}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+        self.task = self.progress.add_task(label, total=total, rate="")
+
+    def __enter__(self) -> Callable[[float], None]:
+        self.progress.start()
+        self.t0 = time.monotonic()
+
+        def update(done: float) -> None:
+            elapsed = max(time.monotonic() - self.t0, 1e-9)
+            self.progress.update(self.task, completed=done, rate=f"{done / elapsed:,.0f}/s")
+
+        return update
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
