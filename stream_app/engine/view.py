@@ -8,6 +8,7 @@ duration sums to seconds on the way out.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
 from stream_app.engine.facts import Facts, WindowKey
@@ -20,22 +21,18 @@ DIM_KINDS = ("all", "queue", "channel", "agent", "team")
 
 
 class KpiView:
-    """Window counters by (window_kind, start_ms, dim_kind, dim_value).
-
-    Held per window, ``(kind, start) -> (dim_kind, dim_value) -> counters``, so listing one
-    window's dimension values or dropping old windows never walks every bucket.
-    """
+    """Window counters by (window_kind, start_ms, dim_kind, dim_value)."""
 
     def __init__(self) -> None:
-        self._windows: dict[tuple[str, int], dict[tuple[str, str], dict[str, int]]] = {}
+        self._buckets: dict[WindowKey, dict[str, int]] = defaultdict(dict)
         self._kept_from: dict[str, int] = {}
         """Per window kind, the earliest start still kept; older facts are ignored."""
 
     def __len__(self) -> int:
-        return sum(len(dims) for dims in self._windows.values())
+        return len(self._buckets)
 
     def clear(self) -> None:
-        self._windows.clear()
+        self._buckets.clear()
         self._kept_from.clear()
 
     def apply(self, old: Facts | None, new: Facts | None) -> None:
@@ -46,18 +43,12 @@ class KpiView:
             self._add(new, 1)
 
     def _add(self, facts: Facts, sign: int) -> None:
-        windows = self._windows
+        buckets = self._buckets
         kept_from = self._kept_from
-        for (kind, start, dim_kind, dim_value), amounts in facts.items():
-            if start < kept_from.get(kind, start):
+        for key, amounts in facts.items():
+            if key[1] < kept_from.get(key[0], key[1]):
                 continue
-            window = windows.get((kind, start))
-            if window is None:
-                window = windows[(kind, start)] = {}
-            dim = (dim_kind, dim_value)
-            bucket = window.get(dim)
-            if bucket is None:
-                bucket = window[dim] = {}
+            bucket = buckets[key]
             for name, amount in amounts.items():
                 value = bucket.get(name, 0) + sign * int(amount)
                 if value:
@@ -65,38 +56,34 @@ class KpiView:
                 else:
                     bucket.pop(name, None)
             if not bucket:
-                del window[dim]
-                if not window:
-                    del windows[(kind, start)]
+                del buckets[key]
 
     def prune(self, kept_from: dict[str, int]) -> int:
         """Forget windows of each kind that start before its ``kept_from`` (out of horizon)."""
         for kind, start in kept_from.items():
             self._kept_from[kind] = max(self._kept_from.get(kind, start), start)
-        old = [w for w in self._windows if w[1] < self._kept_from.get(w[0], w[1])]
-        dropped = 0
-        for window in old:
-            dropped += len(self._windows.pop(window))
-        return dropped
+        old = [k for k in self._buckets if k[1] < self._kept_from.get(k[0], k[1])]
+        for key in old:
+            del self._buckets[key]
+        return len(old)
 
     def starts(self, kind: str) -> list[int]:
         """Kept window starts of a kind, oldest first."""
-        return sorted(start for k, start in self._windows if k == kind)
+        return sorted({k[1] for k in self._buckets if k[0] == kind})
 
     def dim_values(self, kind: str, start_ms: int, dim_kind: str) -> list[str]:
         """Dimension values with data in one window."""
-        window = self._windows.get((kind, start_ms), {})
-        return sorted(value for dk, value in window if dk == dim_kind)
+        return sorted(
+            k[3] for k in self._buckets if k[0] == kind and k[1] == start_ms and k[2] == dim_kind
+        )
 
     def counters(
         self, kind: str, starts: Iterable[int], dim_kind: str, dim_value: str
     ) -> dict[str, float]:
         """Summed counters over the given windows for one dimension value (seconds for sums)."""
         total: dict[str, float] = dict.fromkeys(COUNTER_NAMES, 0)
-        dim = (dim_kind, dim_value)
         for start in starts:
-            window = self._windows.get((kind, start))
-            bucket = window.get(dim) if window else None
+            bucket = self._buckets.get((kind, start, dim_kind, dim_value))
             if bucket:
                 for name, amount in bucket.items():
                     total[name] += amount
@@ -106,6 +93,4 @@ class KpiView:
 
     def items(self) -> Iterator[tuple[WindowKey, dict[str, int]]]:
         """Raw buckets (ms sums), for snapshots."""
-        for (kind, start), window in self._windows.items():
-            for (dim_kind, dim_value), bucket in window.items():
-                yield (kind, start, dim_kind, dim_value), bucket
+        return iter(self._buckets.items())
