@@ -52,6 +52,18 @@ def _event(event_type: str, at_ms: int, **fields: Any) -> dict[str, Any]:
     return {"event_id": f"wb-{next(_ids)}", "type": event_type, "occurred_at": at_ms, **fields}
 
 
+def ringing(queue: str, name: str) -> dict[str, Any]:
+    """A contact entering ``queue`` now (it waits until answered)."""
+    return _event(
+        "contact.started",
+        _now_ms(),
+        contact_id=f"{queue}-{name}",
+        customer_id=name,
+        queue=queue,
+        channel="voice",
+    )
+
+
 def queue_traffic(queue: str, now_ms: int, index: int) -> list[dict[str, Any]]:
     """Five minutes of a queue: answered, resolved, surveyed contacts, an abandon, a waiter."""
     events: list[dict[str, Any]] = []
@@ -220,18 +232,7 @@ async def test_wallboard_follows_events_matches_the_api_and_fits_a_tv(
     latencies = []
     for n in range(1, 11):
         started = time.perf_counter()
-        await feed.send(
-            [
-                _event(
-                    "contact.started",
-                    _now_ms(),
-                    contact_id=f"billing-new{n}",
-                    customer_id=f"new{n}",
-                    queue="billing",
-                    channel="voice",
-                )
-            ]
-        )
+        await feed.send([ringing("billing", f"new{n}")])
         await wait_cell(page, "billing", "waiting", 1 + n)
         latencies.append(time.perf_counter() - started)
     # An answer changes KPIs, not only counts: the tile follows and still equals the API.
@@ -295,18 +296,7 @@ async def test_wallboard_in_romanian_and_turkish(
     assert shown == f"{sl * 100:.1f}\u00a0%".replace(".", ","), shown  # 87,5 %
 
     # Still live in Romanian: a new caller shows up on the tile.
-    await feed.send(
-        [
-            _event(
-                "contact.started",
-                _now_ms(),
-                contact_id="billing-ro",
-                customer_id="ro",
-                queue="billing",
-                channel="voice",
-            )
-        ]
-    )
+    await feed.send([ringing("billing", "ro")])
     await wait_cell(page, "billing", "waiting", 2)
     await assert_tile_matches_api(page, worker, "billing")
     ARTIFACTS.mkdir(exist_ok=True)
