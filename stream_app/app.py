@@ -66,6 +66,11 @@ def partition_of(key: str, partitions: int) -> int:
     return (hashed & 0x7FFFFFFF) % partitions
 
 
+def internal_topic_names(app_id: str) -> tuple[str, str]:
+    """The re-keyed topics between the intake and the contact / customer stages."""
+    return f"{app_id}-contact-events-v1", f"{app_id}-customer-events-v1"
+
+
 def create_app(
     settings: Settings,
     *,
@@ -115,8 +120,7 @@ def create_app(
     deadletter_topic = app.topic(
         settings.deadletter_topic, key_serializer="raw", value_serializer="raw"
     )
-    app.contact_topic_name = f"{settings.app_id}-contact-events-v1"
-    app.customer_topic_name = f"{settings.app_id}-customer-events-v1"
+    app.contact_topic_name, app.customer_topic_name = internal_topic_names(settings.app_id)
     contact_topic, customer_topic = (
         app.topic(
             name,

@@ -6,14 +6,27 @@ import asyncio
 
 import faust
 
-from stream_app.app import create_app
-from stream_app.kafka_admin import require_topics
+from stream_app.app import create_app, internal_topic_names
+from stream_app.kafka_admin import ensure_topics, require_topics
 from stream_app.settings import Settings
 
 
 def preflight(settings: Settings) -> None:
-    """Fail fast with one line when the broker is unreachable or a topic is missing."""
+    """Fail fast with one line when the broker is unreachable or a topic is missing.
+
+    Also creates the two internal re-keyed topics before faust starts. faust declares them
+    itself, but concurrently with subscribing: when its consumer asks for metadata first, it
+    logs "Ignoring missing topic" and the stage agent stays without partitions until the next
+    metadata refresh (5 minutes) causes a rebalance.
+    """
     asyncio.run(require_topics(settings.bootstrap_servers, settings.all_topics))
+    asyncio.run(
+        ensure_topics(
+            settings.bootstrap_servers,
+            internal_topic_names(settings.app_id),
+            settings.topic_partitions,
+        )
+    )
 
 
 def run_worker(settings: Settings) -> None:
