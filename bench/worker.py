@@ -22,6 +22,7 @@ import httpx
 
 from bench.kafka import GroupWatch, Offsets, caught_up, end_offsets
 from bench.proc import Child, python
+from stream_app.app import internal_topic_names
 from stream_app.settings import Settings
 
 LINE = re.compile(r'^(ccmon_events_[a-z]+_total)(?:\{[a-z]+="([^"]*)"\})? ([0-9.e+-]+)$')
@@ -205,7 +206,7 @@ async def run_workers(
         first_ready = min(w.ready_at or 0.0 for w in workers)
         result.startup_s = [(w.ready_at or 0.0) - w.child.started for w in workers]
         result.cpu_startup_s = sum(w.child.cpu_seconds() for w in workers)
-        internal = [f"{app_id}-contact-events-v1", f"{app_id}-customer-events-v1"]
+        internal = list(internal_topic_names(app_id))
         last_done, last_move = -1.0, time.monotonic()
         processed_at = committed_at = 0.0
         next_scrape = next_commit_check = 0.0

@@ -11,29 +11,42 @@ The data's path, top to bottom:
    difference of the state's facts (:mod:`stream_app.engine`). Duplicates and replays after a
    crash leave a state unchanged, so at-least-once delivery gives exact counts.
 3. The web server exposes ``/metrics`` and the JSON API from the engine's view.
+
+Every agent takes its records in batches (``stream.take_events``): a stage loads each state of
+a batch once, applies its events in order, writes it once and hands the batch's changelog
+records to the producer before faust acks the batch (see docs/engine.md).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator, MutableMapping, Sequence
 from typing import Any
 
 import faust
-from aiokafka.partitioner import murmur2
 from prometheus_client import CollectorRegistry
 
 from stream_app.engine.engine import Engine
 from stream_app.engine.state import contact_key, customer_key
-from stream_app.events import Accepted, Event, decode_event
+from stream_app.events import Event
+from stream_app.events.internal import INTERNAL_VERSION, decode_internal, encode_internal
 from stream_app.intake import Intake, SourceRecord
 from stream_app.kpi_metrics import KpiCounters
 from stream_app.metrics import EngineCollector, PipelineMetrics
+from stream_app.partitioner import default_partitioner, partition_of
 from stream_app.settings import Settings
 from stream_app.wallboard.broadcast import Broadcaster
 from stream_app.web import register_views
 
+log = logging.getLogger(__name__)
+
 HOUSEKEEPING_EVERY_S = 30.0
+BATCH_MAX = 2000
+"""At most this many records per agent batch (``stream.take_events``)."""
+BATCH_WITHIN_S = 0.05
+"""An agent's batch is cut after this long even when not full (bounds the added latency)."""
 
 
 class CcmonApp(faust.App):
@@ -50,8 +63,8 @@ class CcmonApp(faust.App):
     customer_topic_name: str
     wallboard: Broadcaster
     """Pushes the wallboard's board to open pages (stream_app.wallboard)."""
-    forward: Callable[[Event, bytes], Awaitable[None]]
-    """Sends a valid event on to the entity stages (replaced in functional tests)."""
+    forward: Callable[[Sequence[Event]], Awaitable[None]]
+    """Sends valid events on to the entity stages (replaced in functional tests)."""
 
     def owns(self, topic: str) -> Any:
         """A predicate: is this key's partition of ``topic`` assigned to this worker now?"""
@@ -60,15 +73,78 @@ class CcmonApp(faust.App):
         return lambda key: partition_of(key, partitions) in mine
 
 
-def partition_of(key: str, partitions: int) -> int:
-    """The partition Kafka's default partitioner (murmur2) gives a key: where its state lives."""
-    hashed: int = murmur2(key.encode())
-    return (hashed & 0x7FFFFFFF) % partitions
-
-
 def internal_topic_names(app_id: str) -> tuple[str, str]:
     """The re-keyed topics between the intake and the contact / customer stages."""
-    return f"{app_id}-contact-events-v1", f"{app_id}-customer-events-v1"
+    return (
+        f"{app_id}-contact-events-v{INTERNAL_VERSION}",
+        f"{app_id}-customer-events-v{INTERNAL_VERSION}",
+    )
+
+
+class ChangelogBuffered(MutableMapping[str, bytes]):
+    """A faust table whose changelog records the agent produces itself, once per batch.
+
+    Reads and writes go to the table's store. Each write or delete is remembered and
+    ``produce`` sends it to its key's changelog partition (the partition of the key's stage
+    topic) before the batch's offsets are acked (faust commits only after flushing the
+    producer): the very records ``table[key] = value`` writes (the key serialized by the table's
+    own key serializer, JSON; the value raw; ``None`` for a delete), without faust's per-record
+    buffer in between.
+    """
+
+    def __init__(self, table: Any, partition_of: Callable[[str], int]) -> None:
+        self.table = table
+        self.partition_of = partition_of
+        self.pending: list[tuple[str, bytes | None]] = []
+
+    @property
+    def store(self) -> Any:
+        """The table's storage (faust creates it on first use)."""
+        return self.table.data
+
+    def __getitem__(self, key: str) -> bytes:
+        value: bytes = self.store[key]
+        return value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.store.get(key, default)
+
+    def __setitem__(self, key: str, value: bytes) -> None:
+        self.store[key] = value
+        self.pending.append((key, value))
+
+    def __delitem__(self, key: str) -> None:
+        del self.store[key]
+        self.pending.append((key, None))
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.store
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.store)
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+    def items(self) -> Any:
+        return self.store.items()
+
+    async def produce(
+        self, send: Callable[..., Awaitable[Any]], on_sent: Callable[..., None]
+    ) -> None:
+        """Hand every pending changelog record to the producer."""
+        if not self.pending:
+            return
+        changelog = self.table.changelog_topic
+        topic = changelog.get_topic_name()
+        prepare_key = changelog.prepare_key
+        key_serializer = self.table.key_serializer
+        pending, self.pending = self.pending, []
+        partition_of = self.partition_of
+        for key, value in pending:
+            raw_key, _ = prepare_key(key, key_serializer, None, None)
+            sent = await send(topic, raw_key, value, partition_of(key), None, None)
+            sent.add_done_callback(on_sent)
 
 
 def create_app(
@@ -96,6 +172,8 @@ def create_app(
         # faust's 60 s default leaves a killed worker's partitions idle for a minute.
         broker_session_timeout=settings.session_timeout_s,
         broker_heartbeat_interval=min(3.0, settings.session_timeout_s / 3),
+        # The same partitions as aiokafka's default (murmur2), computed faster.
+        producer_partitioner=default_partitioner,
         **faust_options,
     )
     app.ccmon_settings = settings
@@ -154,12 +232,19 @@ def create_app(
         await deadletter_topic.send(key=key, value=value)
 
     app.intake = intake = Intake(settings, metrics, send_deadletter)
+    partitions = settings.topic_partitions
+
+    def key_partition(key: str) -> int:
+        return partition_of(key, partitions)
+
+    contact_states = ChangelogBuffered(contacts, key_partition)
+    customer_states = ChangelogBuffered(customers, key_partition)
     app.engine = engine = Engine(
         book=settings.params_book(),
         horizon_ms=settings.horizon_ms,
-        contacts=contacts,
-        customers=customers,
-        partition_of=lambda key: partition_of(key, settings.topic_partitions),
+        contacts=contact_states,
+        customers=customer_states,
+        partition_of=key_partition,
     )
     app.registry.register(EngineCollector(engine))
     kpi_counters = KpiCounters.create(
@@ -171,74 +256,107 @@ def create_app(
     engine.on_change = kpi_counters.on_change
     intake.on_late = kpi_counters.count_late
 
-    async def forward(valid: Event, value: bytes) -> None:
-        """Re-key a valid event to the contact and/or customer stage."""
-        if (key := contact_key(valid)) is not None:
-            await contact_topic.send(key=key.encode(), value=value)
-        if (key := customer_key(valid)) is not None:
-            await customer_topic.send(key=key.encode(), value=value)
+    crashing: set[asyncio.Future[Any]] = set()
+
+    def on_produced(result: asyncio.Future[Any]) -> None:
+        """A record the producer gave up on would be lost once its offset is committed."""
+        if not result.cancelled() and (exc := result.exception()) is not None:
+            log.error("producing a forward or changelog record failed: %r; stopping", exc)
+            crash = asyncio.ensure_future(app.crash(exc))
+            crashing.add(crash)
+            crash.add_done_callback(crashing.discard)
+
+    async def forward(valid: Sequence[Event]) -> None:
+        """Re-key valid events to the contact and/or customer stage (internal form)."""
+        send = app.producer.send
+        contact_topic_name, customer_topic_name = app.contact_topic_name, app.customer_topic_name
+        for event in valid:
+            value = encode_internal(event)
+            for topic_name, key in (
+                (contact_topic_name, contact_key(event)),
+                (customer_topic_name, customer_key(event)),
+            ):
+                if key is not None:
+                    sent = await send(
+                        topic_name, key.encode(), value, partition_of(key, partitions), None, None
+                    )
+                    sent.add_done_callback(on_produced)  # type: ignore[attr-defined]
 
     app.forward = forward
 
     @app.agent(input_topics, name="ccmon.intake")
     async def intake_agent(stream: Any) -> None:
-        """decode -> validate, then re-key valid events by contact and by customer."""
-        async for event in stream.events():
-            message = event.message
-            valid = await intake.admit(
-                SourceRecord(
-                    topic=message.topic,
-                    partition=message.partition,
-                    offset=message.offset,
-                    timestamp_ms=int(message.timestamp * 1000) if message.timestamp else None,
-                    key=message.key,
-                    value=message.value,
-                )
-            )
-            if valid is not None:
-                await app.forward(valid, message.value)
+        """decode -> validate, then re-key valid events by contact and by customer.
 
-    def decode_forwarded(value: bytes) -> Event:
-        # Validated once already; the Kafka timestamp bound was checked at intake.
-        result = decode_event(
-            value,
-            expected_type=None,
-            kafka_timestamp_ms=None,
-            min_time_ms=settings.min_event_time_ms,
-        )
-        assert isinstance(result, Accepted), "intake forwards valid events only"
-        return result.event
+        In batches: faust acks a batch's records only when the next batch is asked for, after
+        their forwards are in the producer, and commits only after flushing the producer.
+        """
+        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
+            records = []
+            for event in events:
+                message = event.message
+                records.append(
+                    SourceRecord(
+                        topic=message.topic,
+                        partition=message.partition,
+                        offset=message.offset,
+                        timestamp_ms=int(message.timestamp * 1000) if message.timestamp else None,
+                        key=message.key,
+                        value=message.value,
+                    )
+                )
+            valid = await intake.admit_batch(records)
+            if valid:
+                await app.forward(valid)
 
     last_evict: dict[str, float] = {}
+    states_lock = asyncio.Lock()
 
     def housekeeping(table_topic: str, partition: int) -> None:
-        """Now and then, drop out-of-horizon windows and states of this event's partition.
-
-        Runs inside the agent because a table delete writes its tombstone to the current
-        event's changelog partition, so only keys of that partition may be deleted here.
-        """
+        """Now and then, drop out-of-horizon windows and the states of this partition that
+        can no longer change a kept window (their tombstones go with the batch's records)."""
         slot = f"{table_topic}:{partition}"
         now = time.monotonic()
         if now - last_evict.get(slot, 0.0) < HOUSEKEEPING_EVERY_S:
             return
         last_evict[slot] = now
-        partitions = settings.topic_partitions
         engine.prune()
-        engine.evict(lambda key: partition_of(key, partitions) == partition)
+        engine.evict(partition)
+
+    async def apply_batch(
+        events: Sequence[Any],
+        table_topic: str,
+        apply: Callable[[str, Sequence[Event], int], int],
+    ) -> None:
+        """Apply a batch: per partition, per key in arrival order, one state write per key.
+
+        Then the batch's changelog records go to the producer, before faust acks the batch.
+        Under a lock shared by both stages: the other stage's writes must not slip in while
+        this batch's records are being handed over (they would be acked by the wrong batch).
+        """
+        by_partition: dict[int, dict[str, list[Event]]] = {}
+        for event in events:
+            by_key = by_partition.setdefault(event.message.partition, {})
+            by_key.setdefault(event.key.decode(), []).append(decode_internal(event.value))
+        async with states_lock:
+            for partition, by_key in by_partition.items():
+                for key, key_events in by_key.items():
+                    apply(key, key_events, partition)
+                housekeeping(table_topic, partition)
+            await contact_states.produce(app.producer.send, on_produced)
+            await customer_states.produce(app.producer.send, on_produced)
 
     @app.agent(contact_topic, name="ccmon.contacts")
     async def contacts_agent(stream: Any) -> None:
-        """Apply each event to its contact's state and the window counters."""
-        async for event in stream.events():
-            engine.apply_contact_event(event.key.decode(), decode_forwarded(event.value))
-            housekeeping(app.contact_topic_name, event.message.partition)
+        """Apply each contact's events to its state and the window counters."""
+        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
+            await apply_batch(events, app.contact_topic_name, engine.apply_contact_events)
 
     @app.agent(customer_topic, name="ccmon.customers")
     async def customers_agent(stream: Any) -> None:
-        """Apply each event to its customer's state (FCR, CRR, contact-less surveys)."""
-        async for event in stream.events():
-            engine.apply_customer_event(event.key.decode(), decode_forwarded(event.value))
-            housekeeping(app.customer_topic_name, event.message.partition)
+        """Apply each customer's events to its state (FCR, CRR, contact-less surveys)."""
+        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
+            await apply_batch(events, app.customer_topic_name, engine.apply_customer_events)
 
     async def rebuild_view() -> None:
         """After recovery or a rebalance, recompute the counters from the states owned now."""

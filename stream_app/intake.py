@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Awaitable, Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,3 +116,47 @@ class Intake:
                 self.on_late(event)
             return None
         return event
+
+    async def admit_batch(self, records: Iterable[SourceRecord]) -> list[Event]:
+        """``admit`` for many records, in order; the metrics are counted once per batch."""
+        consumed: Counter[str] = Counter()
+        accepted: Counter[str] = Counter()
+        rejected: Counter[str] = Counter()
+        late: Counter[str] = Counter()
+        valid: list[Event] = []
+        type_of_topic = self.type_of_topic
+        min_time_ms = self.settings.min_event_time_ms
+        on_time = self.lateness.on_time
+        try:
+            for record in records:
+                consumed[record.topic] += 1
+                result = decode_event(
+                    record.value,  # type: ignore[arg-type]  # None (a tombstone): not_json
+                    expected_type=type_of_topic.get(record.topic),
+                    kafka_timestamp_ms=record.timestamp_ms,
+                    min_time_ms=min_time_ms,
+                )
+                if isinstance(result, Rejected):
+                    rejected[result.reason.value] += 1
+                    now_ms = time.time_ns() // 1_000_000
+                    await self.send_deadletter(record.key, deadletter_value(record, result, now_ms))
+                    continue
+                event = result.event
+                accepted[event.event_type] += 1
+                if not on_time((record.topic, record.partition), event.occurred_at_ms):
+                    late[event.event_type] += 1
+                    if self.on_late is not None:
+                        self.on_late(event)
+                    continue
+                valid.append(event)
+        finally:
+            metrics = self.metrics
+            for counter, counts in (
+                (metrics.events_consumed, consumed),
+                (metrics.events_accepted, accepted),
+                (metrics.events_rejected, rejected),
+                (metrics.events_late, late),
+            ):
+                for label, count in counts.items():
+                    counter.labels(label).inc(count)
+        return valid

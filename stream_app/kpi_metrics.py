@@ -11,7 +11,8 @@ resolution is known, so they carry its agent. See docs/metrics.md.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -82,6 +83,9 @@ class KpiCounters:
     agent_metrics: bool = True
     max_agents: int = 5000
     _agents_seen: set[str] | None = None
+    _children: dict[tuple[str, str, tuple[str, ...]], Any] = field(default_factory=dict)
+    """(family kind, counter name, label values) -> the labelled child: ``labels()`` costs
+    more than the ``inc()`` itself, and a child once created lives as long as the family."""
 
     @classmethod
     def create(
@@ -157,8 +161,20 @@ class KpiCounters:
         elif not isinstance(event, CustomerStatus):
             self._count_contact_event(event, {})
 
+    def _child(self, kind: str, name: str, labels: tuple[str, ...]) -> Any:
+        key = (kind, name, labels)
+        child = self._children.get(key)
+        if child is None:
+            family: Counter | Histogram
+            if kind == "wait":
+                family = self.wait
+            else:
+                family = {"queue": self.queue, "csat": self.csat, "agent": self.agent}[kind][name]
+            child = self._children[key] = family.labels(*labels)
+        return child
+
     def _inc(self, name: str, dims: Dims, amount: float = 1.0) -> None:
-        self.queue[name].labels(dims.queue, dims.channel).inc(amount)
+        self._child("queue", name, (dims.queue, dims.channel)).inc(amount)
 
     def _inc_agent(self, name: str, dims: Dims, amount: float = 1.0) -> None:
         if not self.agent or dims.agent is None:
@@ -170,7 +186,8 @@ class KpiCounters:
                 agent = OTHER_AGENTS
             else:
                 seen.add(agent)
-        self.agent[name].labels(dims.queue, dims.channel, agent, dims.team or UNKNOWN).inc(amount)
+        labels = (dims.queue, dims.channel, agent, dims.team or UNKNOWN)
+        self._child("agent", name, labels).inc(amount)
 
     def _count_contact_event(self, event: Event, state: State) -> None:
         if isinstance(event, ContactStarted):
@@ -182,13 +199,13 @@ class KpiCounters:
                 self._inc_agent(name, dims, amount)
             if within_service_level(event.wait_seconds, self.book.for_queue(event.queue)):
                 self._inc("answered_within_sl", dims)
-            self.wait.labels(event.queue, "answered").observe(event.wait_seconds)
+            self._child("wait", "", (event.queue, "answered")).observe(event.wait_seconds)
         elif isinstance(event, ContactAbandoned):
             dims = Dims(event.queue, event.channel)
             self._inc("abandoned", dims)
             if is_short_abandon(event.wait_seconds, self.book.for_queue(event.queue)):
                 self._inc("abandoned_short", dims)
-            self.wait.labels(event.queue, "abandoned").observe(event.wait_seconds)
+            self._child("wait", "", (event.queue, "abandoned")).observe(event.wait_seconds)
         elif isinstance(event, ContactResolved):
             dims = Dims(event.queue, event.channel, event.agent_id, event.team)
             handle = event.talk_seconds + event.hold_seconds + event.wrap_seconds
@@ -214,9 +231,9 @@ class KpiCounters:
         if survey["m"] == "csat":
             scale = str(survey.get("sc") or 5)
             labels = (dims.queue, dims.channel, scale)
-            self.csat["csat_responses"].labels(*labels).inc()
-            self.csat["csat_satisfied"].labels(*labels).inc(amounts["csat_satisfied"])
-            self.csat["csat_score"].labels(*labels).inc(survey["s"])
+            self._child("csat", "csat_responses", labels).inc()
+            self._child("csat", "csat_satisfied", labels).inc(amounts["csat_satisfied"])
+            self._child("csat", "csat_score", labels).inc(survey["s"])
             self._inc_agent("csat_responses", dims)
             self._inc_agent("csat_satisfied", dims, amounts["csat_satisfied"])
             return

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import faust
+import mode.loop
 
 from stream_app.app import create_app, internal_topic_names
 from stream_app.kafka_admin import ensure_topics, require_topics
@@ -33,6 +34,16 @@ def run_worker(settings: Settings) -> None:
     """Start the worker in this process until SIGINT/SIGTERM."""
     preflight(settings)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    use_uvloop()
     app = create_app(settings)
     worker = faust.Worker(app, loglevel=settings.log_level.upper(), quiet=True)
     worker.execute_from_commandline()
+
+
+def use_uvloop() -> None:
+    """Run on uvloop when it is installed (a faster event loop; asyncio's otherwise)."""
+    try:
+        import uvloop  # noqa: F401  # only checking that it is there
+    except ImportError:
+        return
+    mode.loop.use("uvloop")

@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 
 import orjson
 
 from stream_app.engine.facts import (
+    Contribution,
+    Expander,
     Facts,
     ParamsBook,
     State,
-    contact_facts,
+    contact_contributions,
+    contribution_delta,
     crr_contribution,
-    customer_facts,
+    customer_contributions,
 )
 from stream_app.engine.state import (
     apply_to_contact,
@@ -69,6 +72,14 @@ class Engine:
     on_change: Callable[[str, Event, bytes | None, State], None] | None = None
     """Called after each applied event with (stage, event, old state bytes, new state): feeds
     the all-time Prometheus counters."""
+    expander: Expander = field(init=False)
+    evictable: dict[str, dict[int, dict[str, int]]] = field(init=False)
+    """stage -> partition -> key -> the state's newest occurred_at, for every state eviction
+    may delete (customers with a status never go), so eviction reads no state."""
+
+    def __post_init__(self) -> None:
+        self.expander = Expander(self.book)
+        self.evictable = {"contact": {}, "customer": {}}
 
     # -- applying events -----------------------------------------------------------------------
 
@@ -79,74 +90,111 @@ class Engine:
 
     def apply_contact_event(self, key: str, event: Event) -> bool:
         """Apply an event routed by contact_id; False for a duplicate."""
-        slot = ("contact", self.partition_of(key))
-        changed = self._apply(
-            slot, self.contacts, key, event, apply_to_contact, self._contact_facts, primary=True
-        )
-        if changed:
-            self._track_waiting(key, self._load(self.contacts, key))
-        return changed
+        return self.apply_contact_events(key, (event,)) > 0
 
     def apply_customer_event(self, key: str, event: Event) -> bool:
         """Apply an event routed by customer_id; False for a duplicate."""
-        slot = ("customer", self.partition_of(key))
-        return self._apply(
-            slot,
+        return self.apply_customer_events(key, (event,)) > 0
+
+    def apply_contact_events(
+        self, key: str, events: Sequence[Event], partition: int | None = None
+    ) -> int:
+        """Apply one contact's events in order; how many were not duplicates.
+
+        The same as applying them one by one, with one state read, one state write and one
+        counter update for all of them. ``partition``: the key's partition, when known.
+        """
+        applied, state = self._apply(
+            "contact",
+            self.contacts,
+            key,
+            events,
+            apply_to_contact,
+            contact_contributions,
+            partition,
+            primary=_always,
+        )
+        if applied:
+            self._track_waiting(key, state)
+        return applied
+
+    def apply_customer_events(
+        self, key: str, events: Sequence[Event], partition: int | None = None
+    ) -> int:
+        """Apply one customer's events in order; how many were not duplicates."""
+        applied, _ = self._apply(
+            "customer",
             self.customers,
             key,
-            event,
+            events,
             apply_to_customer,
-            self._customer_facts,
-            primary=contact_key(event) is None,
+            customer_contributions,
+            partition,
+            primary=_without_contact,
         )
+        return applied
 
     def _apply(
         self,
-        slot: tuple[str, int],
+        stage: str,
         table: MutableMapping[str, bytes],
         key: str,
-        event: Event,
+        events: Sequence[Event],
         apply: Callable[[State, Event], bool],
-        facts: Callable[[State], Facts],
+        contributions: Callable[[State, ParamsBook], list[Contribution]],
+        partition: int | None,
         *,
-        primary: bool,
-    ) -> bool:
-        """Apply unless the state has this event_id already (a duplicate or a replay)."""
+        primary: Callable[[Event], bool],
+    ) -> tuple[int, State]:
+        """Apply each event unless the state has its event_id already (a duplicate, a replay)."""
+        if partition is None:
+            partition = self.partition_of(key)
+        slot = (stage, partition)
         raw = table.get(key)
         state: State = orjson.loads(raw) if raw else {}
-        if event.event_id in state.get("ids", ()):
-            if primary:
-                EngineStats.bump(self.stats.duplicate, event.event_type)
-            return False
-        old = facts(state) if state else None
-        apply(state, event)
+        before = contributions(state, self.book) if state else []
+        hook = self.on_change
+        old: bytes | None = raw
+        applied = 0
+        clock = self.clocks.get(slot, 0)
+        for event in events:
+            if event.event_id in state.get("ids", ()):
+                if primary(event):
+                    EngineStats.bump(self.stats.duplicate, event.event_type)
+                continue
+            if applied and hook is not None:
+                old = orjson.dumps(state)
+            apply(state, event)
+            applied += 1
+            clock = max(clock, event.occurred_at_ms)
+            if primary(event):
+                EngineStats.bump(self.stats.applied, event.event_type)
+            if hook is not None:
+                try:
+                    hook(stage, event, old, state)
+                except Exception:  # a metrics bug must never stop the KPI engine
+                    log.exception("on_change hook failed for event %s", event.event_id)
+        if not applied:
+            return 0, state
         table[key] = orjson.dumps(state)
-        self.view.apply(old, facts(state))
-        self.clocks[slot] = max(self.clocks.get(slot, 0), event.occurred_at_ms)
-        if primary:
-            EngineStats.bump(self.stats.applied, event.event_type)
-        if self.on_change is not None:
-            try:
-                self.on_change(slot[0], event, raw, state)
-            except Exception:  # a metrics bug must never stop the KPI engine
-                log.exception("on_change hook failed for event %s", event.event_id)
-        return True
+        self.clocks[slot] = clock
+        removed, added = contribution_delta(before, contributions(state, self.book))
+        expand = self.expander.expand
+        self.view.apply(expand(removed) if removed else None, expand(added) if added else None)
+        self._index(stage, partition, key, state)
+        return applied, state
 
-    @staticmethod
-    def _load(table: MutableMapping[str, bytes], key: str) -> State:
-        raw = table.get(key)
-        return orjson.loads(raw) if raw else {}
+    def _index(self, stage: str, partition: int, key: str, state: State) -> None:
+        by_key = self.evictable[stage].setdefault(partition, {})
+        if state.get("status"):
+            by_key.pop(key, None)
+        else:
+            by_key[key] = state.get("last", 0)
 
     @property
     def params(self) -> KpiParams:
         """The deployment-wide parameters (queues may override them: ``book``)."""
         return self.book.default
-
-    def _contact_facts(self, state: State) -> Facts:
-        return contact_facts(state, self.book)
-
-    def _customer_facts(self, state: State) -> Facts:
-        return customer_facts(state, self.book)
 
     def _track_waiting(self, key: str, state: State) -> None:
         waiting = contact_waiting_since(state)
@@ -162,20 +210,25 @@ class Engine:
         contact_owned: Callable[[str], bool] = lambda key: True,
         customer_owned: Callable[[str], bool] = lambda key: True,
     ) -> None:
-        """Recompute counters, clock and live queue from the states this worker owns."""
+        """Recompute counters, clock, live queue and eviction index from the states owned now."""
         self.view.clear()
         self.waiting.clear()
+        self.evictable = {"contact": {}, "customer": {}}
         clocks: dict[tuple[str, int], int] = {}
-        for stage, table, owned, facts in (
-            ("contact", self.contacts, contact_owned, self._contact_facts),
-            ("customer", self.customers, customer_owned, self._customer_facts),
+        facts: Facts = {}
+        for stage, table, owned, contributions in (
+            ("contact", self.contacts, contact_owned, contact_contributions),
+            ("customer", self.customers, customer_owned, customer_contributions),
         ):
             for key, state in self._states(table, owned):
-                self.view.apply(None, facts(state))
+                self.expander.expand(contributions(state, self.book), facts)
                 if stage == "contact":
                     self._track_waiting(key, state)
-                slot = (stage, self.partition_of(key))
+                partition = self.partition_of(key)
+                slot = (stage, partition)
                 clocks[slot] = max(clocks.get(slot, 0), state.get("last", 0))
+                self._index(stage, partition, key, state)
+        self.view.apply(None, facts)
         self.clocks = clocks
         self.prune()
 
@@ -194,8 +247,12 @@ class Engine:
         cutoff = min(self.clocks.values()) - self.horizon_ms
         self.view.prune({kind: cutoff - span for kind, span in WINDOW_SPAN_MS.items()})
 
-    def evict(self, owned: Callable[[str], bool] = lambda key: True) -> int:
-        """Delete states that can no longer change a kept window (bounded memory)."""
+    def evict(self, partition: int | None = None) -> int:
+        """Delete states that can no longer change a kept window (bounded memory).
+
+        Only states of ``partition`` when given (a table delete writes its tombstone to the
+        changelog partition of the event being processed).
+        """
         keep_ms = self.horizon_ms + WINDOW_SPAN_MS["day"]
         lookback_ms = 2 * int(self.params.fcr_lookback_s * 1000)
         evicted = 0
@@ -203,10 +260,14 @@ class Engine:
             ("contact", self.contacts, 0),
             ("customer", self.customers, lookback_ms),
         ):
-            for key, state in list(self._states(table, owned)):
-                clock = self.clocks.get((stage, self.partition_of(key)), 0)
-                if state.get("last", 0) < clock - keep_ms - extra_ms and not state.get("status"):
-                    del table[key]
+            for p, by_key in self.evictable[stage].items():
+                if partition is not None and p != partition:
+                    continue
+                cutoff = self.clocks.get((stage, p), 0) - keep_ms - extra_ms
+                for key in [k for k, last in by_key.items() if last < cutoff]:
+                    del by_key[key]
+                    if key in table:
+                        del table[key]
                     self.waiting.pop(key, None)
                     evicted += 1
         return evicted
@@ -243,3 +304,12 @@ class Engine:
                 active += a
                 retained += r
         return start, end, active, retained
+
+
+def _always(event: Event) -> bool:
+    return True
+
+
+def _without_contact(event: Event) -> bool:
+    """At the customer stage an event counts as applied only when no contact stage has it."""
+    return contact_key(event) is None

@@ -16,7 +16,7 @@ converts them), so adding and later subtracting a contribution is exact.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,8 +27,8 @@ from stream_app.kpi.formulas import (
     day_start_ms,
     fcr_reason_matches,
     is_short_abandon,
+    next_day_start_ms,
     nps_class,
-    tumbling_start_ms,
     within_fcr_lookback,
     within_service_level,
 )
@@ -77,30 +77,132 @@ class ParamsBook:
         return self.queues.get(queue, self.default) if queue else self.default
 
 
-def window_starts(ts_ms: int, params: KpiParams) -> Iterator[tuple[str, int]]:
-    """The start of each kept window holding ``ts_ms``."""
-    yield "day", day_start_ms(ts_ms, params.timezone, params.day_reset)
-    yield "15m", tumbling_start_ms(ts_ms, 900)
-    yield "1m", tumbling_start_ms(ts_ms, 60)
+class DayStarts:
+    """``day_start_ms`` for one timezone and reset, remembering the days it has seen.
+
+    Exact, not approximate: every instant from a day's start (inclusive) to the next day's start
+    (exclusive) has that start, so a hit is the very value ``day_start_ms`` would compute. Days
+    are indexed by the UTC day numbers they overlap (a local day of 23 to 25 hours overlaps at
+    most three).
+    """
+
+    __slots__ = ("_days", "reset", "timezone")
+
+    def __init__(self, timezone: str, reset: str) -> None:
+        self.timezone = timezone
+        self.reset = reset
+        self._days: dict[int, list[tuple[int, int]]] = {}
+
+    def __call__(self, ts_ms: int) -> int:
+        for start, end in self._days.get(ts_ms // 86_400_000, ()):
+            if start <= ts_ms < end:
+                return start
+        start = day_start_ms(ts_ms, self.timezone, self.reset)
+        end = next_day_start_ms(ts_ms, self.timezone, self.reset)
+        if len(self._days) > 4096:  # years of days: a bound, never reached in practice
+            self._days.clear()
+        for utc_day in range(start // 86_400_000, (end - 1) // 86_400_000 + 1):
+            self._days.setdefault(utc_day, []).append((start, end))
+        return start
+
+
+Amounts = tuple[tuple[str, int], ...]
+Contribution = tuple[int, tuple[str, str, str | None, str | None], Amounts, bool]
+"""One contribution before it is spread over windows and dimensions:
+``(ts_ms, (queue, channel, agent, team), ((counter, amount), ...), with_agent)``.
+
+A state's facts are the expansion of its contributions, and expanding is linear, so when an
+event changes a state only the contributions that differ need to touch the counters."""
 
 
 class FactSink:
-    """Accumulates facts; one ``add`` expands a contribution to every window and dimension."""
+    """Collects contributions; ``facts`` expands them to every window and dimension."""
 
     def __init__(self, book: ParamsBook) -> None:
         self.book = book
-        self.facts: Facts = defaultdict(dict)
+        self.items: list[Contribution] = []
 
     def add(self, ts_ms: int, dims: Dims, amounts: Mapping[str, int], with_agent: bool) -> None:
-        own = self.book.queues.get(dims.queue)
-        for kind, start in window_starts(ts_ms, self.book.default):
-            for dim_kind, dim_value in dims.pairs(with_agent):
-                if own is not None and kind == "day" and dim_kind == "queue":
-                    # A queue with its own timezone/reset has its own "today".
-                    start = day_start_ms(ts_ms, own.timezone, own.day_reset)
-                bucket = self.facts[(kind, start, dim_kind, dim_value)]
-                for name, amount in amounts.items():
-                    bucket[name] = bucket.get(name, 0) + amount
+        self.items.append(
+            (
+                ts_ms,
+                (dims.queue, dims.channel, dims.agent, dims.team),
+                tuple(amounts.items()),
+                with_agent,
+            )
+        )
+
+    @property
+    def facts(self) -> Facts:
+        return Expander(self.book).expand(self.items)
+
+
+class Expander:
+    """Spreads contributions over every window kind and dimension (with cached day starts)."""
+
+    def __init__(self, book: ParamsBook) -> None:
+        self.book = book
+        self._default_day = DayStarts(book.default.timezone, book.default.day_reset)
+        self._queue_day: dict[str, DayStarts] = {}
+        for queue, params in book.queues.items():
+            same = (params.timezone, params.day_reset) == (
+                book.default.timezone,
+                book.default.day_reset,
+            )
+            self._queue_day[queue] = (
+                self._default_day if same else DayStarts(params.timezone, params.day_reset)
+            )
+
+    def expand(self, contributions: Iterable[Contribution], into: Facts | None = None) -> Facts:
+        """The facts of ``contributions`` (added to ``into`` when given)."""
+        facts: Facts = {} if into is None else into
+        default_day = self._default_day
+        queue_day = self._queue_day
+        for ts_ms, (queue, channel, agent, team), amounts, with_agent in contributions:
+            day = default_day(ts_ms)
+            own = queue_day.get(queue)
+            queue_start = day if own is None or own is default_day else own(ts_ms)
+            if with_agent and agent is not None:
+                pairs: tuple[tuple[str, str], ...] = (
+                    ("all", "all"),
+                    ("queue", queue),
+                    ("channel", channel),
+                    ("agent", agent),
+                    ("team", team or UNKNOWN),
+                )
+            else:
+                pairs = (("all", "all"), ("queue", queue), ("channel", channel))
+            # A queue with its own timezone/reset has its own "today": from the queue pair on,
+            # the day window starts at the queue's day start (as FactSink always did).
+            for kind, start in (
+                ("day", day),
+                ("15m", ts_ms - ts_ms % 900_000),
+                ("1m", ts_ms - ts_ms % 60_000),
+            ):
+                for dim_kind, dim_value in pairs:
+                    if kind == "day" and dim_kind == "queue":
+                        start = queue_start
+                    key = (kind, start, dim_kind, dim_value)
+                    bucket = facts.get(key)
+                    if bucket is None:
+                        facts[key] = dict(amounts)
+                    else:
+                        for name, amount in amounts:
+                            bucket[name] = bucket.get(name, 0) + amount
+        return facts
+
+
+def contribution_delta(
+    before: list[Contribution], after: list[Contribution]
+) -> tuple[list[Contribution], list[Contribution]]:
+    """(removed, added): the multiset difference; what both have needs no counter update."""
+    if not before:
+        return [], after
+    left = Counter(before)
+    right = Counter(after)
+    removed = list((left - right).elements())
+    added = list((right - left).elements())
+    return removed, added
 
 
 def _first_resolved(resolved: list[State]) -> State | None:
@@ -109,6 +211,11 @@ def _first_resolved(resolved: list[State]) -> State | None:
 
 
 def contact_facts(state: State, book: ParamsBook) -> Facts:
+    """Every counter contribution of one contact, spread over windows and dimensions."""
+    return Expander(book).expand(contact_contributions(state, book))
+
+
+def contact_contributions(state: State, book: ParamsBook) -> list[Contribution]:
     """Every counter contribution of one contact (started/answered/abandoned/resolved/surveys)."""
     sink = FactSink(book)
     for s in state.get("started", ()):
@@ -130,7 +237,7 @@ def contact_facts(state: State, book: ParamsBook) -> Facts:
         handle_ms = r["talk"] + r["hold"] + r["wrap"]
         sink.add(r["t"], dims, {"handled": 1, "handle_seconds_sum": handle_ms}, with_agent=True)
     survey_facts(sink, state.get("surveys", ()), state)
-    return dict(sink.facts)
+    return sink.items
 
 
 def survey_facts(sink: FactSink, surveys: Iterable[State], contact: State | None) -> None:
@@ -209,6 +316,11 @@ def fcr_issues(state: State, book: ParamsBook) -> dict[str, Issue]:
 
 
 def customer_facts(state: State, book: ParamsBook) -> Facts:
+    """A customer's contributions, spread over windows and dimensions."""
+    return Expander(book).expand(customer_contributions(state, book))
+
+
+def customer_contributions(state: State, book: ParamsBook) -> list[Contribution]:
     """FCR issues, credits and withdrawals of one customer, plus surveys without a contact."""
     sink = FactSink(book)
     for issue in fcr_issues(state, book).values():
@@ -219,7 +331,7 @@ def customer_facts(state: State, book: ParamsBook) -> Facts:
         }
         sink.add(issue.t, issue.dims, amounts, with_agent=True)
     survey_facts(sink, state.get("surveys", ()), None)
-    return dict(sink.facts)
+    return sink.items
 
 
 def survey_dims(survey: State, contact: State | None) -> Dims:

@@ -8,7 +8,6 @@ duration sums to seconds on the way out.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
 from stream_app.engine.facts import Facts, WindowKey
@@ -21,18 +20,22 @@ DIM_KINDS = ("all", "queue", "channel", "agent", "team")
 
 
 class KpiView:
-    """Window counters by (window_kind, start_ms, dim_kind, dim_value)."""
+    """Window counters by (window_kind, start_ms, dim_kind, dim_value).
+
+    Held per window, ``(kind, start) -> (dim_kind, dim_value) -> counters``, so listing one
+    window's dimension values or dropping old windows never walks every bucket.
+    """
 
     def __init__(self) -> None:
-        self._buckets: dict[WindowKey, dict[str, int]] = defaultdict(dict)
+        self._windows: dict[tuple[str, int], dict[tuple[str, str], dict[str, int]]] = {}
         self._kept_from: dict[str, int] = {}
         """Per window kind, the earliest start still kept; older facts are ignored."""
 
     def __len__(self) -> int:
-        return len(self._buckets)
+        return sum(len(dims) for dims in self._windows.values())
 
     def clear(self) -> None:
-        self._buckets.clear()
+        self._windows.clear()
         self._kept_from.clear()
 
     def apply(self, old: Facts | None, new: Facts | None) -> None:
@@ -43,12 +46,18 @@ class KpiView:
             self._add(new, 1)
 
     def _add(self, facts: Facts, sign: int) -> None:
-        buckets = self._buckets
+        windows = self._windows
         kept_from = self._kept_from
-        for key, amounts in facts.items():
-            if key[1] < kept_from.get(key[0], key[1]):
+        for (kind, start, dim_kind, dim_value), amounts in facts.items():
+            if start < kept_from.get(kind, start):
                 continue
-            bucket = buckets[key]
+            window = windows.get((kind, start))
+            if window is None:
+                window = windows[(kind, start)] = {}
+            dim = (dim_kind, dim_value)
+            bucket = window.get(dim)
+            if bucket is None:
+                bucket = window[dim] = {}
             for name, amount in amounts.items():
                 value = bucket.get(name, 0) + sign * int(amount)
                 if value:
@@ -56,34 +65,38 @@ class KpiView:
                 else:
                     bucket.pop(name, None)
             if not bucket:
-                del buckets[key]
+                del window[dim]
+                if not window:
+                    del windows[(kind, start)]
 
     def prune(self, kept_from: dict[str, int]) -> int:
         """Forget windows of each kind that start before its ``kept_from`` (out of horizon)."""
         for kind, start in kept_from.items():
             self._kept_from[kind] = max(self._kept_from.get(kind, start), start)
-        old = [k for k in self._buckets if k[1] < self._kept_from.get(k[0], k[1])]
-        for key in old:
-            del self._buckets[key]
-        return len(old)
+        old = [w for w in self._windows if w[1] < self._kept_from.get(w[0], w[1])]
+        dropped = 0
+        for window in old:
+            dropped += len(self._windows.pop(window))
+        return dropped
 
     def starts(self, kind: str) -> list[int]:
         """Kept window starts of a kind, oldest first."""
-        return sorted({k[1] for k in self._buckets if k[0] == kind})
+        return sorted(start for k, start in self._windows if k == kind)
 
     def dim_values(self, kind: str, start_ms: int, dim_kind: str) -> list[str]:
         """Dimension values with data in one window."""
-        return sorted(
-            k[3] for k in self._buckets if k[0] == kind and k[1] == start_ms and k[2] == dim_kind
-        )
+        window = self._windows.get((kind, start_ms), {})
+        return sorted(value for dk, value in window if dk == dim_kind)
 
     def counters(
         self, kind: str, starts: Iterable[int], dim_kind: str, dim_value: str
     ) -> dict[str, float]:
         """Summed counters over the given windows for one dimension value (seconds for sums)."""
         total: dict[str, float] = dict.fromkeys(COUNTER_NAMES, 0)
+        dim = (dim_kind, dim_value)
         for start in starts:
-            bucket = self._buckets.get((kind, start, dim_kind, dim_value))
+            window = self._windows.get((kind, start))
+            bucket = window.get(dim) if window else None
             if bucket:
                 for name, amount in bucket.items():
                     total[name] += amount
@@ -93,4 +106,6 @@ class KpiView:
 
     def items(self) -> Iterator[tuple[WindowKey, dict[str, int]]]:
         """Raw buckets (ms sums), for snapshots."""
-        return iter(self._buckets.items())
+        for (kind, start), window in self._windows.items():
+            for (dim_kind, dim_value), bucket in window.items():
+                yield (kind, start, dim_kind, dim_value), bucket

@@ -1,0 +1,87 @@
+"""The engine's fast paths give exactly what the plain computations give."""
+
+from __future__ import annotations
+
+import random
+
+import orjson
+import pytest
+from aiokafka.partitioner import murmur2 as aiokafka_murmur2
+
+from stream_app.engine.engine import Engine
+from stream_app.engine.facts import DayStarts, ParamsBook, contact_facts
+from stream_app.events import Accepted, Event, decode_event
+from stream_app.kpi.formulas import KpiParams, day_start_ms
+from stream_app.partitioner import murmur2, partition_of
+from tests.factories import event_bytes
+
+ZONES = ("UTC", "Europe/Bucharest", "America/Sao_Paulo", "Australia/Lord_Howe", "Asia/Kathmandu")
+
+
+@pytest.mark.parametrize("zone", ZONES)
+@pytest.mark.parametrize("reset", ["00:00", "02:30", "06:00:15", "23:59"])
+def test_cached_day_start_is_day_start_ms(zone: str, reset: str) -> None:
+    """Around DST changes too: every hit of the cache is what day_start_ms computes."""
+    rng = random.Random(f"{zone}{reset}")
+    days = DayStarts(zone, reset)
+    base = 1_774_000_000_000  # March 2026, near the northern spring change
+    instants = [base + rng.randrange(0, 400 * 86_400_000) for _ in range(3000)]
+    for ts in instants + [t + d for t in instants[:300] for d in (-1, 0, 1)]:
+        assert days(ts) == day_start_ms(ts, zone, reset), ts
+        boundary = days(ts)
+        assert days(boundary) == boundary
+        assert days(boundary - 1) == day_start_ms(boundary - 1, zone, reset)
+
+
+def test_murmur2_and_partitions_match_kafkas() -> None:
+    rng = random.Random(3)
+    for _ in range(5000):
+        data = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 40)))
+        assert murmur2(data) == aiokafka_murmur2(data)
+    for key in ("s1-c1", "cu-433400", "é-ü-€", ""):
+        expected = (aiokafka_murmur2(key.encode()) & 0x7FFFFFFF) % 6
+        assert partition_of(key, 6) == expected
+
+
+def _event(event_type: str, **fields: object) -> Event:
+    result = decode_event(
+        event_bytes(event_type, **fields),
+        expected_type=None,
+        kafka_timestamp_ms=None,
+        min_time_ms=0,
+    )
+    assert isinstance(result, Accepted)
+    return result.event
+
+
+def test_batch_apply_equals_one_by_one() -> None:
+    """Applying a contact's events together gives the same state, counters and stats."""
+    book = ParamsBook(KpiParams(), {"billing": KpiParams(timezone="Europe/Istanbul")})
+    events = [
+        _event("contact.started", event_id="s", contact_id="c"),
+        _event("survey.submitted", event_id="v", contact_id="c", metric="csat", score=5),
+        _event("contact.answered", event_id="a", contact_id="c", wait_seconds=12.5),
+        _event("contact.started", event_id="s", contact_id="c"),  # a duplicate
+        _event("contact.resolved", event_id="r", contact_id="c"),
+    ]
+    one, many = (
+        Engine(book=book, horizon_ms=48 * 3_600_000, contacts={}, customers={}) for _ in range(2)
+    )
+    for event in events:
+        one.apply_contact_event("c", event)
+    assert many.apply_contact_events("c", events) == 4
+    assert one.contacts == many.contacts
+    assert dict(one.view.items()) == dict(many.view.items())
+    assert one.stats == many.stats
+    assert one.waiting == many.waiting
+    rebuilt = Engine(
+        book=book, horizon_ms=48 * 3_600_000, contacts=dict(one.contacts), customers={}
+    )
+    rebuilt.rebuild()
+    assert dict(rebuilt.view.items()) == dict(one.view.items())
+    state = orjson.loads(one.contacts["c"])
+    nonzero = {
+        key: {name: amount for name, amount in amounts.items() if amount}
+        for key, amounts in contact_facts(state, book).items()
+    }
+    assert dict(one.view.items()) == {key: amounts for key, amounts in nonzero.items() if amounts}
