@@ -59,6 +59,8 @@ class CcmonApp(faust.App):
     """True once this worker joined the group and got its partitions (readiness)."""
     intake: Intake
     engine: Engine
+    engine_collector: EngineCollector
+    """The engine's scrape-time series (read on the loop, see metrics.render_metrics)."""
     contact_topic_name: str
     customer_topic_name: str
     wallboard: Broadcaster
@@ -246,7 +248,8 @@ def create_app(
         customers=customer_states,
         partition_of=key_partition,
     )
-    app.registry.register(EngineCollector(engine))
+    app.engine_collector = EngineCollector(engine)
+    app.registry.register(app.engine_collector)
     kpi_counters = KpiCounters.create(
         app.registry,
         engine.book,

@@ -7,9 +7,11 @@ units, ``_total`` counters, bounded label sets.
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter, disable_created_metrics
+from prometheus_client import CollectorRegistry, Counter, disable_created_metrics, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -66,8 +68,15 @@ class EngineCollector(Collector):
     def __init__(self, engine: Engine, prefix: str = "ccmon") -> None:
         self.engine = engine
         self.prefix = prefix
+        self._frozen = threading.local()
 
     def collect(self) -> list[Metric]:
+        """The families frozen for this thread's scrape (see ``render_metrics``), else fresh."""
+        frozen: list[Metric] | None = getattr(self._frozen, "families", None)
+        return frozen if frozen is not None else self.snapshot()
+
+    def snapshot(self) -> list[Metric]:
+        """Read the engine now; only safe on the event loop's thread, which mutates it."""
         stats = self.engine.stats
         families: list[Metric] = []
         for name, help_text, values in (
@@ -122,3 +131,24 @@ class EngineCollector(Collector):
                     if value:
                         family.add_metric([name, queue, counter], value)
         return family
+
+
+async def render_metrics(registry: CollectorRegistry, engine_collector: EngineCollector) -> bytes:
+    """The exposition text, rendered off the event loop.
+
+    Rendering every labelled counter takes ~0.3 s at 1,000 agents and ~1.4 s at 10,000; on the
+    loop that stalls event processing for as long. The engine's own series are read on the
+    loop (the engine is not thread-safe, and they are few); prometheus_client's metrics are
+    thread-safe, so the rest is rendered in a worker thread, which shares the GIL with the loop
+    in slices instead of holding up the loop for the whole scrape.
+    """
+    families = engine_collector.snapshot()
+
+    def render() -> bytes:
+        engine_collector._frozen.families = families
+        try:
+            return generate_latest(registry)
+        finally:
+            engine_collector._frozen.families = None
+
+    return await asyncio.get_running_loop().run_in_executor(None, render)

@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import faust
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from stream_app.api import BadQuery, local_part, merge_parts
+from stream_app.metrics import render_metrics
 
 if TYPE_CHECKING:
     from stream_app.app import CcmonApp
@@ -48,7 +49,7 @@ def register_views(app: CcmonApp) -> None:
         """Prometheus scrape endpoint for this worker's registry."""
 
         async def get(self, request: Any) -> Any:
-            body = generate_latest(app.registry)
+            body = await render_metrics(app.registry, app.engine_collector)
             return self.bytes(body, content_type=CONTENT_TYPE_LATEST.split(";")[0])
 
     @app.page("/healthz")
