@@ -172,17 +172,16 @@ class Expander:
                 )
             else:
                 pairs = (("all", "all"), ("queue", queue), ("channel", channel))
-            # A queue with its own timezone/reset has its own "today": from the queue pair on,
-            # the day window starts at the queue's day start (as FactSink always did).
+            # A queue with its own timezone/reset has its own "today", for the queue pair only:
+            # channel, agent, team and "all" span queues, so their day is the deployment's.
             for kind, start in (
                 ("day", day),
                 ("15m", ts_ms - ts_ms % 900_000),
                 ("1m", ts_ms - ts_ms % 60_000),
             ):
                 for dim_kind, dim_value in pairs:
-                    if kind == "day" and dim_kind == "queue":
-                        start = queue_start
-                    key = (kind, start, dim_kind, dim_value)
+                    bucket_start = queue_start if kind == "day" and dim_kind == "queue" else start
+                    key = (kind, bucket_start, dim_kind, dim_value)
                     bucket = facts.get(key)
                     if bucket is None:
                         facts[key] = dict(amounts)

@@ -43,6 +43,9 @@ def test_queue_with_its_own_timezone_and_reset_has_its_own_today() -> None:
     overall = resolve_window({"window": "today"}, book.default, now)
     assert overall.start_ms == ms("2026-11-23T00:00:00Z")
     assert engine.view.counters("day", [overall.start_ms], "all", "all")["offered"] == 1
+    # Channels span queues: their "today" is the deployment's, not the queue's.
+    assert engine.view.counters("day", [overall.start_ms], "channel", "voice")["offered"] == 1
+    assert engine.view.counters("day", [billing.start_ms], "channel", "voice")["offered"] == 0
     part = local_part(engine, {"window": "today", "queue": "billing"}, now)
     assert part["rows"]["queue\x1fbilling"]["offered"] == 1
 
