@@ -604,7 +604,7 @@ class Simulation:
         spec = q.spec
         wait = (contact.answer_ms - contact.arrival_ms) / 1000
         penalty = min(1.5, 1.5 * wait / min(spec.patience_s, 3600))
-        base = (4.55 if contact.resolved else 2.7) - penalty + agent.bias
+        base = (5.05 if contact.resolved else 3.1) - penalty + agent.bias
         if rng.random() < spec.csat_p:
             scale = 10 if rng.random() < 0.15 else 5
             self._schedule_survey(contact, agent, "csat", base + rng.gauss(0, 0.75), scale, t)

@@ -280,6 +280,19 @@ def test_surveys_come_after_their_contact_and_depend_on_the_outcome() -> None:
     assert satisfied[True] > satisfied[False] + 0.4
 
 
+def test_a_normal_day_meets_the_csat_floor_and_a_positive_nps() -> None:
+    """Without incidents the demo center sits near its targets (deploy/kpi-targets.yaml: CSAT
+    80 %, alert floor 70 %; NPS 30, floor 0), so the CSAT-drop alert stays quiet."""
+    events = [event for _, event in simulate(default_scenario(), hours=3 * 24, seed=11)]
+    csat = [e for e in events if e["type"] == "survey.submitted" and e["metric"] == "csat"]
+    satisfied = sum(e["score"] >= (9 if e.get("scale", 5) == 10 else 4) for e in csat) / len(csat)
+    nps = [e["score"] for e in events if e["type"] == "survey.submitted" and e["metric"] == "nps"]
+    score = 100 * (sum(s >= 9 for s in nps) - sum(s <= 6 for s in nps)) / len(nps)
+    print(f"CSAT {satisfied:.1%} of {len(csat)}, NPS {score:.0f} of {len(nps)}")
+    assert 0.74 < satisfied < 0.86
+    assert 15 < score < 65
+
+
 def test_customers_come_back_and_sign_up_and_churn() -> None:
     """Customers are reused across contacts; status events are rare sign-ups and churns."""
     events = simulate(default_scenario(), hours=3 * 24, seed=9)
