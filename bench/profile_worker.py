@@ -104,7 +104,9 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--raw", type=Path, help="keep py-spy's folded stacks here")
     args = parser.parse_args()
-    if shutil.which("py-spy") is None:
+    # The venv's bin directory is often not on PATH (``.venv/bin/python -m bench...``).
+    py_spy = shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+    if py_spy is None:
         sys.exit("py-spy is not installed: pip install -e .[bench]")
 
     tag = f"b{uuid.uuid4().hex[:4]}"
@@ -127,7 +129,7 @@ def main() -> None:
             time.sleep(args.warmup)
             subprocess.run(
                 [
-                    "py-spy",
+                    py_spy,
                     "record",
                     "--pid",
                     str(worker.child.proc.pid),
