@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench import data, kafka
-from bench.run import free_port
+from bench.run import KEEP_OLD_RECORDS, free_port
 from bench.worker import Worker, wait_ready
 from stream_app.kafka_admin import ensure_topics
 from stream_app.settings import load_settings
@@ -121,7 +121,11 @@ def main() -> None:
     raw = args.raw or workdir / "worker.folded"
     try:
         dataset = data.build(args.events, base.topics_by_type)
-        asyncio.run(ensure_topics(base.bootstrap_servers, base.all_topics, base.topic_partitions))
+        asyncio.run(
+            ensure_topics(
+                base.bootstrap_servers, base.all_topics, base.topic_partitions, KEEP_OLD_RECORDS
+            )
+        )
         kafka.preload(base.bootstrap_servers, dataset.records)
         worker = Worker.start(base, workdir, "worker")
         try:

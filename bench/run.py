@@ -47,6 +47,9 @@ from stream_app.settings import REPO_ROOT, load_settings
 PHASES = ("ceiling", "us", "peer", "latency", "scrape", "scaleout")
 console = Console(stderr=True)
 
+KEEP_OLD_RECORDS = {"retention.ms": "-1"}
+"""Topic settings of the pre-loaded inputs (their records are timestamped in the past)."""
+
 
 def free_port() -> int:
     """A TCP port nothing listens on right now."""
@@ -191,7 +194,13 @@ def run(args: argparse.Namespace) -> Results:
             if "latency" not in phases:
                 dataset.events = []  # only the latency load needs the dicts; free ~1 GB/1M
         if needs_preload and dataset is not None:
-            asyncio.run(ensure_topics(bootstrap, base.all_topics, base.topic_partitions))
+            # The records keep their events' timestamps (days ago, by design): without this,
+            # time-based retention deletes a segment as soon as it rolls, and a system that
+            # derives its internal topics' settings from the inputs (Quix's repartition
+            # topic) loses records at 1M events ("Offset out of range").
+            asyncio.run(
+                ensure_topics(bootstrap, base.all_topics, base.topic_partitions, KEEP_OLD_RECORDS)
+            )
             with _bar("pre-load", len(dataset.records)) as update:
                 load = kafka.preload(bootstrap, dataset.records, update)
             console.log(

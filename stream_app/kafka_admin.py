@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -51,8 +51,16 @@ def broker_answers(bootstrap: str, timeout_s: float = 3.0) -> bool:
     return True
 
 
-async def ensure_topics(bootstrap: str, names: Iterable[str], partitions: int) -> list[str]:
-    """Create the topics that do not exist yet; returns the ones created now."""
+async def ensure_topics(
+    bootstrap: str,
+    names: Iterable[str],
+    partitions: int,
+    config: Mapping[str, str] | None = None,
+) -> list[str]:
+    """Create the topics that do not exist yet; returns the ones created now.
+
+    ``config``: topic-level settings for the new topics (e.g. ``{"retention.ms": "-1"}``).
+    """
     wanted = list(dict.fromkeys(names))
     existing = await list_topics(bootstrap)
     missing = [n for n in wanted if n not in existing]
@@ -62,7 +70,15 @@ async def ensure_topics(bootstrap: str, names: Iterable[str], partitions: int) -
     try:
         await admin.start()
         response = await admin.create_topics(
-            [NewTopic(name=n, num_partitions=partitions, replication_factor=1) for n in missing]
+            [
+                NewTopic(
+                    name=n,
+                    num_partitions=partitions,
+                    replication_factor=1,
+                    topic_configs=dict(config or {}),
+                )
+                for n in missing
+            ]
         )
     except TopicAlreadyExistsError:
         return []
