@@ -30,7 +30,7 @@ format: ## Apply ruff's fixes and formatting
 	@$(VENV)/bin/ruff check --fix .
 	@$(VENV)/bin/ruff format .
 
-bench: stack-up ## Benchmarks -> docs/performance.md (1M events: ~2 h here; ARGS="--events 200000")
+bench: stack-up ## Benchmarks -> docs/performance.md (1M events: ~15 min here; ARGS="--events 200000": ~6 min)
 	@$(VENV)/bin/pip install -q -e '.[bench]'
 	@$(VENV)/bin/python -m bench $(ARGS)
 
