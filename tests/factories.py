@@ -7,6 +7,8 @@ from typing import Any
 
 import orjson
 
+from stream_app.events import Accepted, Event, decode_event
+
 _ids = itertools.count(1)
 
 BASE_TIME = "2026-11-23T09:00:00Z"
@@ -68,3 +70,15 @@ def event(event_type: str, **fields: Any) -> dict[str, Any]:
 def event_bytes(event_type: str, **fields: Any) -> bytes:
     """`event()` serialized as the JSON bytes a producer would send."""
     return orjson.dumps(event(event_type, **fields))
+
+
+def valid_event(event_type: str, **fields: Any) -> Event:
+    """`event()` decoded and validated: the typed record the intake hands to the engine."""
+    result = decode_event(
+        event_bytes(event_type, **fields),
+        expected_type=None,
+        kafka_timestamp_ms=None,
+        min_time_ms=0,
+    )
+    assert isinstance(result, Accepted), result
+    return result.event

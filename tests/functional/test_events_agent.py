@@ -14,19 +14,12 @@ from stream_app.events import Accepted, Event, decode_event
 from stream_app.events.internal import decode_internal, encode_internal
 from stream_app.partitioner import partition_of
 from stream_app.settings import Settings
-from tests.factories import event_bytes
+from tests.factories import event_bytes, valid_event
 
 
 def internal(event_type: str, **fields: Any) -> bytes:
     """An event as the intake forwards it to the entity stages."""
-    result = decode_event(
-        event_bytes(event_type, **fields),
-        expected_type=None,
-        kafka_timestamp_ms=None,
-        min_time_ms=0,
-    )
-    assert isinstance(result, Accepted)
-    return encode_internal(result.event)
+    return encode_internal(valid_event(event_type, **fields))
 
 
 def _total(registry: CollectorRegistry, name: str, **labels: str) -> float:

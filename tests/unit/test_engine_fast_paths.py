@@ -10,10 +10,9 @@ from aiokafka.partitioner import murmur2 as aiokafka_murmur2
 
 from stream_app.engine.engine import Engine
 from stream_app.engine.facts import DayStarts, ParamsBook, contact_facts
-from stream_app.events import Accepted, Event, decode_event
 from stream_app.kpi.formulas import KpiParams, day_start_ms
 from stream_app.partitioner import murmur2, partition_of
-from tests.factories import event_bytes
+from tests.factories import valid_event
 
 ZONES = ("UTC", "Europe/Bucharest", "America/Sao_Paulo", "Australia/Lord_Howe", "Asia/Kathmandu")
 
@@ -43,26 +42,15 @@ def test_murmur2_and_partitions_match_kafkas() -> None:
         assert partition_of(key, 6) == expected
 
 
-def _event(event_type: str, **fields: object) -> Event:
-    result = decode_event(
-        event_bytes(event_type, **fields),
-        expected_type=None,
-        kafka_timestamp_ms=None,
-        min_time_ms=0,
-    )
-    assert isinstance(result, Accepted)
-    return result.event
-
-
 def test_batch_apply_equals_one_by_one() -> None:
     """Applying a contact's events together gives the same state, counters and stats."""
     book = ParamsBook(KpiParams(), {"billing": KpiParams(timezone="Europe/Istanbul")})
     events = [
-        _event("contact.started", event_id="s", contact_id="c"),
-        _event("survey.submitted", event_id="v", contact_id="c", metric="csat", score=5),
-        _event("contact.answered", event_id="a", contact_id="c", wait_seconds=12.5),
-        _event("contact.started", event_id="s", contact_id="c"),  # a duplicate
-        _event("contact.resolved", event_id="r", contact_id="c"),
+        valid_event("contact.started", event_id="s", contact_id="c"),
+        valid_event("survey.submitted", event_id="v", contact_id="c", metric="csat", score=5),
+        valid_event("contact.answered", event_id="a", contact_id="c", wait_seconds=12.5),
+        valid_event("contact.started", event_id="s", contact_id="c"),  # a duplicate
+        valid_event("contact.resolved", event_id="r", contact_id="c"),
     ]
     one, many = (
         Engine(book=book, horizon_ms=48 * 3_600_000, contacts={}, customers={}) for _ in range(2)

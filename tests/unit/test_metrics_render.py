@@ -11,10 +11,9 @@ from prometheus_client.registry import Collector
 
 from stream_app.engine.engine import Engine
 from stream_app.engine.facts import ParamsBook
-from stream_app.events import Accepted, decode_event
 from stream_app.kpi.formulas import KpiParams
 from stream_app.metrics import EngineCollector, render_metrics
-from tests.factories import event_bytes
+from tests.factories import valid_event
 
 
 class SlowCollector(Collector):
@@ -34,10 +33,9 @@ def engine_with_one_started_contact() -> Engine:
     engine = Engine(
         book=ParamsBook(KpiParams(), {}), horizon_ms=48 * 3_600_000, contacts={}, customers={}
     )
-    raw = event_bytes("contact.started", contact_id="c1", queue="billing")
-    result = decode_event(raw, expected_type=None, kafka_timestamp_ms=None, min_time_ms=0)
-    assert isinstance(result, Accepted)
-    engine.apply_contact_event("c1", result.event)
+    engine.apply_contact_event(
+        "c1", valid_event("contact.started", contact_id="c1", queue="billing")
+    )
     return engine
 
 
