@@ -224,24 +224,27 @@ def run(args: argparse.Namespace) -> Results:
             except Exception as exc:
                 results.errors["ceiling"] = _error(exc)
 
-        if "us" in phases:
-            app_id = f"ccmon-{tag}-us"
+        def run_ccmon(app_id: str, count: int, label: str) -> worker.RunResult:
+            """``count`` workers of a fresh app id over the pre-loaded topics, with a bar."""
             groups.append(app_id)
-            try:
-                with _bar("us: ccmon 1 worker", loaded) as update:
-                    results.us = asyncio.run(
-                        worker.run_workers(
-                            base,
-                            app_id,
-                            1,
-                            loaded,
-                            ends,
-                            workdir,
-                            progress=update,
-                            stall_s=args.stall,
-                            ports=free_port,
-                        )
+            with _bar(label, loaded) as update:
+                return asyncio.run(
+                    worker.run_workers(
+                        base,
+                        app_id,
+                        count,
+                        loaded,
+                        ends,
+                        workdir,
+                        progress=update,
+                        stall_s=args.stall,
+                        ports=free_port,
                     )
+                )
+
+        if "us" in phases:
+            try:
+                results.us = run_ccmon(f"ccmon-{tag}-us", 1, "us: ccmon 1 worker")
                 console.log(f"us: {results.us.rate:,.0f} events/s")
             except Exception as exc:
                 results.errors["us"] = _error(exc)
@@ -268,40 +271,10 @@ def run(args: argparse.Namespace) -> Results:
                 results.errors["peer"] = _error(exc)
 
         if "scaleout" in phases:
-            app_id = f"ccmon-{tag}-x2"
-            groups.append(app_id)
             try:
                 if results.us is None and "us" not in results.errors:
-                    one_id = f"ccmon-{tag}-x1"
-                    groups.append(one_id)
-                    with _bar("ccmon 1 worker", loaded) as update:
-                        results.us = asyncio.run(
-                            worker.run_workers(
-                                base,
-                                one_id,
-                                1,
-                                loaded,
-                                ends,
-                                workdir,
-                                progress=update,
-                                stall_s=args.stall,
-                                ports=free_port,
-                            )
-                        )
-                with _bar("ccmon 2 workers", loaded) as update:
-                    results.scaleout = asyncio.run(
-                        worker.run_workers(
-                            base,
-                            app_id,
-                            2,
-                            loaded,
-                            ends,
-                            workdir,
-                            progress=update,
-                            stall_s=args.stall,
-                            ports=free_port,
-                        )
-                    )
+                    results.us = run_ccmon(f"ccmon-{tag}-x1", 1, "ccmon 1 worker")
+                results.scaleout = run_ccmon(f"ccmon-{tag}-x2", 2, "ccmon 2 workers")
                 console.log(f"2 workers: {results.scaleout.rate:,.0f} events/s")
             except Exception as exc:
                 results.errors["scaleout"] = _error(exc)
