@@ -19,11 +19,11 @@ import orjson
 
 from bench.kafka import GroupWatch, Offsets, caught_up, end_offsets
 from bench.proc import Child, python
-from bench.worker import WorkerFailed
+from bench.worker import Rates, WorkerFailed
 
 
 @dataclass
-class PeerResult:
+class PeerResult(Rates):
     """One measured run of the peer over the pre-loaded topics."""
 
     loaded: int
@@ -38,14 +38,6 @@ class PeerResult:
     peak_rss: int = 0
     progress: dict[str, Any] = field(default_factory=dict)
     log: str = ""
-
-    @property
-    def rate(self) -> float:
-        return self.loaded / self.processed_s if self.processed_s > 0 else 0.0
-
-    @property
-    def committed_rate(self) -> float:
-        return self.loaded / self.committed_s if self.committed_s > 0 else 0.0
 
 
 def read_progress(path: Path) -> dict[str, Any]:

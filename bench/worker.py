@@ -140,8 +140,24 @@ async def wait_ready(workers: list[Worker], timeout_s: float = 180.0) -> None:
             await asyncio.sleep(0.1)
 
 
+class Rates:
+    """events/s of a measured run, to processed and to committed (peer and workers alike)."""
+
+    loaded: int
+    processed_s: float
+    committed_s: float
+
+    @property
+    def rate(self) -> float:
+        return self.loaded / self.processed_s if self.processed_s > 0 else 0.0
+
+    @property
+    def committed_rate(self) -> float:
+        return self.loaded / self.committed_s if self.committed_s > 0 else 0.0
+
+
 @dataclass
-class RunResult:
+class RunResult(Rates):
     """One measured run of N workers over the pre-loaded topics."""
 
     workers: int
@@ -163,14 +179,6 @@ class RunResult:
     scrape_s: float = 0.0
     """/metrics scrapes the harness made to see progress, and their total duration."""
     logs: list[str] = field(default_factory=list)
-
-    @property
-    def rate(self) -> float:
-        return self.loaded / self.processed_s if self.processed_s > 0 else 0.0
-
-    @property
-    def committed_rate(self) -> float:
-        return self.loaded / self.committed_s if self.committed_s > 0 else 0.0
 
 
 async def run_workers(
