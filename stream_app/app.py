@@ -307,36 +307,34 @@ def create_app(
         keys another worker owns go through the internal topics (internal form). Either way
         each state is written on the one worker that owns its partition.
         """
+        send = app.producer.send
         routes = (
             (app.contact_topic_name, contact_key, engine.apply_contact_events),
             (app.customer_topic_name, customer_key, engine.apply_customer_events),
         )
-        remote: list[tuple[str, str, int, Event]] = []
-        async with states_lock:
-            # Ownership is read and used with no await in between: a rebalance that completed
-            # during an await could otherwise leave a state written on a worker that no longer
-            # owns it, while this worker commits the input offset (the event would be lost).
-            for topic_name, key_of, apply in routes:
-                mine = app.settled_partitions(topic_name)
-                here: Batch = {}
-                for event in valid:
-                    key = key_of(event)
-                    if key is None:
-                        continue
-                    partition = partition_of(key, partitions)
-                    if partition in mine:
-                        here.setdefault(partition, {}).setdefault(key, []).append(event)
-                    else:
-                        remote.append((topic_name, key, partition, event))
-                if here:
-                    apply_partitions(topic_name, apply, here)
-            await produce_changelogs()
-        send = app.producer.send
-        for topic_name, key, partition, event in remote:
-            sent = await send(
-                topic_name, key.encode(), encode_internal(event), partition, None, None
-            )
-            sent.add_done_callback(on_produced)  # type: ignore[attr-defined]
+        local: list[tuple[str, ApplyEvents, Batch]] = []
+        for topic_name, key_of, apply in routes:
+            mine = app.settled_partitions(topic_name)
+            here: Batch = {}
+            for event in valid:
+                key = key_of(event)
+                if key is None:
+                    continue
+                partition = partition_of(key, partitions)
+                if partition in mine:
+                    here.setdefault(partition, {}).setdefault(key, []).append(event)
+                    continue
+                sent = await send(
+                    topic_name, key.encode(), encode_internal(event), partition, None, None
+                )
+                sent.add_done_callback(on_produced)  # type: ignore[attr-defined]
+            if here:
+                local.append((topic_name, apply, here))
+        if local:
+            async with states_lock:
+                for table_topic, stage_apply, by_partition in local:
+                    apply_partitions(table_topic, stage_apply, by_partition)
+                await produce_changelogs()
 
     app.forward = forward
 
