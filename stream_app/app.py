@@ -3,11 +3,9 @@
 The data's path, top to bottom:
 
 1. ``ccmon.intake`` reads the six input topics: decode -> validate (rejects to the dead-letter
-   topic), then routes each valid record by ``contact_id`` and/or ``customer_id``: to two
-   internal topics, re-keyed, when another worker owns that key's stage partition, or straight
-   to the stage on this worker when this one does (with one worker: always). Re-keying is what
-   lets the next stage keep one state per contact and per customer on exactly one worker,
-   whatever key the producer used.
+   topic), then forwards each valid record, keyed by ``contact_id`` and/or ``customer_id``, to
+   two internal topics. Re-keying is what lets the next stage keep one state per contact and
+   per customer on exactly one worker, whatever key the producer used.
 2. ``ccmon.contacts`` and ``ccmon.customers`` apply each event to its state (tables
    ``contacts_v1`` / ``customers_v1``, changelogged) and update the window counters by the
    difference of the state's facts (:mod:`stream_app.engine`). Duplicates and replays after a
@@ -50,11 +48,6 @@ BATCH_MAX = 2000
 BATCH_WITHIN_S = 0.05
 """An agent's batch is cut after this long even when not full (bounds the added latency)."""
 
-Batch = dict[int, dict[str, list[Event]]]
-"""A stage's share of a batch: partition -> key -> its events in arrival order."""
-ApplyEvents = Callable[[str, Sequence[Event], int], int]
-"""``Engine.apply_contact_events`` or ``apply_customer_events``: key, its events, partition."""
-
 
 class CcmonApp(faust.App):
     """faust.App carrying ccmon's settings, metrics and engine, for agents and views."""
@@ -78,16 +71,8 @@ class CcmonApp(faust.App):
     def owns(self, topic: str) -> Any:
         """A predicate: is this key's partition of ``topic`` assigned to this worker now?"""
         partitions = self.ccmon_settings.topic_partitions
-        mine = self.active_partitions(topic)
+        mine = {tp.partition for tp in self.assignor.assigned_actives() if tp.topic == topic}
         return lambda key: partition_of(key, partitions) in mine
-
-    def active_partitions(self, topic: str) -> set[int]:
-        """The partitions of ``topic`` assigned to this worker now."""
-        return {tp.partition for tp in self.assignor.assigned_actives() if tp.topic == topic}
-
-    def settled_partitions(self, topic: str) -> set[int]:
-        """Like ``active_partitions``, but none while a rebalance (and its recovery) runs."""
-        return set() if self.rebalancing else self.active_partitions(topic)
 
 
 def internal_topic_names(app_id: str) -> tuple[str, str]:
@@ -284,57 +269,21 @@ def create_app(
             crashing.add(crash)
             crash.add_done_callback(crashing.discard)
 
-    last_evict: dict[str, float] = {}
-    states_lock = asyncio.Lock()
-
-    def housekeeping(table_topic: str, partition: int) -> None:
-        """Now and then, drop out-of-horizon windows and the states of this partition that
-        can no longer change a kept window (their tombstones go with the batch's records)."""
-        slot = f"{table_topic}:{partition}"
-        now = time.monotonic()
-        if now - last_evict.get(slot, 0.0) < HOUSEKEEPING_EVERY_S:
-            return
-        last_evict[slot] = now
-        engine.prune()
-        engine.evict(partition)
-
     async def forward(valid: Sequence[Event]) -> None:
-        """Re-key valid events to the contact and/or customer stage.
-
-        A key whose stage partition this worker owns now is applied here, at once, the way
-        the stage agent would (same lock, same changelog records before the batch is acked):
-        with one worker that is every event, and the internal topics carry nothing. Only the
-        keys another worker owns go through the internal topics (internal form). Either way
-        each state is written on the one worker that owns its partition.
-        """
+        """Re-key valid events to the contact and/or customer stage (internal form)."""
         send = app.producer.send
-        routes = (
-            (app.contact_topic_name, contact_key, engine.apply_contact_events),
-            (app.customer_topic_name, customer_key, engine.apply_customer_events),
-        )
-        local: list[tuple[str, ApplyEvents, Batch]] = []
-        for topic_name, key_of, apply in routes:
-            mine = app.settled_partitions(topic_name)
-            here: Batch = {}
-            for event in valid:
-                key = key_of(event)
-                if key is None:
-                    continue
-                partition = partition_of(key, partitions)
-                if partition in mine:
-                    here.setdefault(partition, {}).setdefault(key, []).append(event)
-                    continue
-                sent = await send(
-                    topic_name, key.encode(), encode_internal(event), partition, None, None
-                )
-                sent.add_done_callback(on_produced)  # type: ignore[attr-defined]
-            if here:
-                local.append((topic_name, apply, here))
-        if local:
-            async with states_lock:
-                for table_topic, stage_apply, by_partition in local:
-                    apply_partitions(table_topic, stage_apply, by_partition)
-                await produce_changelogs()
+        contact_topic_name, customer_topic_name = app.contact_topic_name, app.customer_topic_name
+        for event in valid:
+            value = encode_internal(event)
+            for topic_name, key in (
+                (contact_topic_name, contact_key(event)),
+                (customer_topic_name, customer_key(event)),
+            ):
+                if key is not None:
+                    sent = await send(
+                        topic_name, key.encode(), value, partition_of(key, partitions), None, None
+                    )
+                    sent.add_done_callback(on_produced)  # type: ignore[attr-defined]
 
     app.forward = forward
 
@@ -363,10 +312,24 @@ def create_app(
             if valid:
                 await app.forward(valid)
 
+    last_evict: dict[str, float] = {}
+    states_lock = asyncio.Lock()
+
+    def housekeeping(table_topic: str, partition: int) -> None:
+        """Now and then, drop out-of-horizon windows and the states of this partition that
+        can no longer change a kept window (their tombstones go with the batch's records)."""
+        slot = f"{table_topic}:{partition}"
+        now = time.monotonic()
+        if now - last_evict.get(slot, 0.0) < HOUSEKEEPING_EVERY_S:
+            return
+        last_evict[slot] = now
+        engine.prune()
+        engine.evict(partition)
+
     async def apply_batch(
         events: Sequence[Any],
         table_topic: str,
-        apply: ApplyEvents,
+        apply: Callable[[str, Sequence[Event], int], int],
     ) -> None:
         """Apply a batch: per partition, per key in arrival order, one state write per key.
 
@@ -374,29 +337,17 @@ def create_app(
         Under a lock shared by both stages: the other stage's writes must not slip in while
         this batch's records are being handed over (they would be acked by the wrong batch).
         """
-        by_partition: Batch = {}
+        by_partition: dict[int, dict[str, list[Event]]] = {}
         for event in events:
             by_key = by_partition.setdefault(event.message.partition, {})
             by_key.setdefault(event.key.decode(), []).append(decode_internal(event.value))
         async with states_lock:
-            apply_partitions(table_topic, apply, by_partition)
-            await produce_changelogs()
-
-    def apply_partitions(
-        table_topic: str,
-        apply: ApplyEvents,
-        by_partition: Batch,
-    ) -> None:
-        """Per partition, per key in arrival order: one state write per key (under the lock)."""
-        for partition, by_key in by_partition.items():
-            for key, key_events in by_key.items():
-                apply(key, key_events, partition)
-            housekeeping(table_topic, partition)
-
-    async def produce_changelogs() -> None:
-        """Hand the states' pending changelog records to the producer (under the lock)."""
-        await contact_states.produce(app.producer.send, on_produced)
-        await customer_states.produce(app.producer.send, on_produced)
+            for partition, by_key in by_partition.items():
+                for key, key_events in by_key.items():
+                    apply(key, key_events, partition)
+                housekeeping(table_topic, partition)
+            await contact_states.produce(app.producer.send, on_produced)
+            await customer_states.produce(app.producer.send, on_produced)
 
     @app.agent(contact_topic, name="ccmon.contacts")
     async def contacts_agent(stream: Any) -> None:

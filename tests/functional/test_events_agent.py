@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,7 +11,6 @@ from prometheus_client import CollectorRegistry
 from stream_app.app import CcmonApp, create_app
 from stream_app.events import Accepted, Event, decode_event
 from stream_app.events.internal import decode_internal, encode_internal
-from stream_app.partitioner import partition_of
 from stream_app.settings import Settings
 from tests.factories import event_bytes, valid_event
 
@@ -106,37 +104,3 @@ def test_internal_form_round_trips_every_event_type() -> None:
         )
         assert isinstance(result, Accepted), result
         assert decode_internal(encode_internal(result.event)) == result.event
-
-
-async def test_intake_applies_owned_keys_here_and_forwards_the_rest() -> None:
-    """Keys whose stage partition this worker owns skip the internal topic; others are sent."""
-    app, _ = _app()
-    partitions = app.ccmon_settings.topic_partitions
-    contacts = [f"c-{i}" for i in range(40)]
-    owned = {partition_of(c, partitions) for c in contacts[:1]} | {0, 1}
-    sent: list[tuple[str, bytes, int]] = []
-
-    async def capture_send(topic: str, key: bytes, value: bytes, partition: int, *_: Any) -> Any:
-        sent.append((topic, key, partition))
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        done.set_result(None)
-        return done
-
-    app.producer.send = capture_send  # type: ignore[method-assign,assignment]
-    app.settled_partitions = lambda topic: owned if topic == app.contact_topic_name else set()  # type: ignore[method-assign]
-    async with app.agents["ccmon.intake"].test_context() as ctx:
-        for contact in contacts:
-            await ctx.put(event_bytes("contact.started", contact_id=contact), key=contact.encode())
-
-    here = [c for c in contacts if partition_of(c, partitions) in owned]
-    there = [c for c in contacts if c not in here]
-    assert here
-    assert there
-    contact_sends = [s for s in sent if s[0] == app.contact_topic_name]
-    assert sorted(s[1].decode() for s in contact_sends) == sorted(there)
-    assert all(partition_of(s[1].decode(), partitions) == s[2] for s in contact_sends)
-    day = app.engine.view.starts("day")
-    assert app.engine.view.counters("day", day, "all", "all")["offered"] == len(here)
-    # The applied states' changelog records went to the producer with them.
-    changelog = [s for s in sent if s[0].endswith("contacts_v1-changelog")]
-    assert sorted(s[1] for s in changelog) == sorted(orjson.dumps(c) for c in here)
