@@ -5,7 +5,11 @@ The data's path, top to bottom:
 1. ``ccmon.intake`` reads the six input topics: decode -> validate (rejects to the dead-letter
    topic), then forwards each valid record, keyed by ``contact_id`` and/or ``customer_id``, to
    two internal topics. Re-keying is what lets the next stage keep one state per contact and
-   per customer on exactly one worker, whatever key the producer used.
+   per customer on exactly one worker, whatever key the producer used. A record whose stage
+   key falls in the very partition number it was read from (the spec's recommended keys: every
+   contact event) is applied by the intake itself: faust assigns partition p of every topic
+   with the same partition count to the same worker, so that state lives here for exactly as
+   long as this input partition does, as a stage agent's state does with its own input.
 2. ``ccmon.contacts`` and ``ccmon.customers`` apply each event to its state (tables
    ``contacts_v1`` / ``customers_v1``, changelogged) and update the window counters by the
    difference of the state's facts (:mod:`stream_app.engine`). Duplicates and replays after a
@@ -32,7 +36,7 @@ from stream_app.engine.engine import Engine
 from stream_app.engine.state import contact_key, customer_key
 from stream_app.events import Event
 from stream_app.events.internal import INTERNAL_VERSION, decode_internal, encode_internal
-from stream_app.intake import Intake, SourceRecord
+from stream_app.intake import Admitted, Intake, SourceRecord
 from stream_app.kpi_metrics import KpiCounters
 from stream_app.metrics import EngineCollector, PipelineMetrics
 from stream_app.partitioner import default_partitioner, partition_of
@@ -47,6 +51,11 @@ BATCH_MAX = 2000
 """At most this many records per agent batch (``stream.take_events``)."""
 BATCH_WITHIN_S = 0.05
 """An agent's batch is cut after this long even when not full (bounds the added latency)."""
+
+Batch = dict[int, dict[str, list[Event]]]
+"""A stage's share of a batch: partition -> key -> its events in arrival order."""
+ApplyEvents = Callable[[str, Sequence[Event], int], int]
+"""``Engine.apply_contact_events`` or ``apply_customer_events``: key, its events, partition."""
 
 
 class CcmonApp(faust.App):
@@ -65,14 +74,41 @@ class CcmonApp(faust.App):
     customer_topic_name: str
     wallboard: Broadcaster
     """Pushes the wallboard's board to open pages (stream_app.wallboard)."""
-    forward: Callable[[Sequence[Event]], Awaitable[None]]
+    forward: Callable[[Sequence[Admitted]], Awaitable[None]]
     """Sends valid events on to the entity stages (replaced in functional tests)."""
+    stage_changelogs: tuple[str, ...]
+    """The stages' changelog topics (their partitions are the stages' state partitions)."""
 
     def owns(self, topic: str) -> Any:
         """A predicate: is this key's partition of ``topic`` assigned to this worker now?"""
         partitions = self.ccmon_settings.topic_partitions
         mine = {tp.partition for tp in self.assignor.assigned_actives() if tp.topic == topic}
         return lambda key: partition_of(key, partitions) in mine
+
+    def colocated_inputs(self, topics: Sequence[str]) -> frozenset[str]:
+        """Those of ``topics`` whose partition p always moves with the stages' partition p.
+
+        faust's assignor puts the topics with the same partition count (and the same
+        subscribers) in one co-partitioned group and gives partition p of all of them to the
+        same worker; ``group_for_topic`` is the group of the current assignment, told to
+        every member. None before the first assignment.
+        """
+        group_for_topic = self.assignor.group_for_topic
+        try:
+            groups = {group_for_topic(topic) for topic in self.stage_changelogs}
+        except KeyError:
+            return frozenset()
+        if len(groups) != 1:
+            return frozenset()
+        (group,) = groups
+        colocated = set()
+        for topic in topics:
+            try:
+                if group_for_topic(topic) == group:
+                    colocated.add(topic)
+            except KeyError:
+                continue
+        return frozenset(colocated)
 
 
 def internal_topic_names(app_id: str) -> tuple[str, str]:
@@ -225,6 +261,7 @@ def create_app(
         partitions=settings.topic_partitions,
         help="customer_id -> customer state (orjson)",
     )
+    app.stage_changelogs = tuple(t.changelog_topic.get_topic_name() for t in (contacts, customers))
     for table in (contacts, customers):
         # States are orjson bytes already; faust would wrap them in JSON again.
         table.value_serializer = "raw"  # type: ignore[attr-defined]  # set on Collection, not in TableT
@@ -269,21 +306,82 @@ def create_app(
             crashing.add(crash)
             crash.add_done_callback(crashing.discard)
 
-    async def forward(valid: Sequence[Event]) -> None:
-        """Re-key valid events to the contact and/or customer stage (internal form)."""
+    last_evict: dict[str, float] = {}
+    states_lock = asyncio.Lock()
+
+    def housekeeping(table_topic: str, partition: int) -> None:
+        """Now and then, drop out-of-horizon windows and the states of this partition that
+        can no longer change a kept window (their tombstones go with the batch's records)."""
+        slot = f"{table_topic}:{partition}"
+        now = time.monotonic()
+        if now - last_evict.get(slot, 0.0) < HOUSEKEEPING_EVERY_S:
+            return
+        last_evict[slot] = now
+        engine.prune()
+        engine.evict(partition)
+
+    def apply_partitions(table_topic: str, apply: ApplyEvents, by_partition: Batch) -> None:
+        """Per partition, per key in arrival order: one state write per key (under the lock)."""
+        for partition, by_key in by_partition.items():
+            for key, key_events in by_key.items():
+                apply(key, key_events, partition)
+            housekeeping(table_topic, partition)
+
+    async def produce_changelogs() -> None:
+        """Hand the states' pending changelog records to the producer (under the lock)."""
+        await contact_states.produce(app.producer.send, on_produced)
+        await customer_states.produce(app.producer.send, on_produced)
+
+    input_topic_names = tuple(settings.topics_by_type.values())
+    routed = metrics.events_routed
+
+    async def forward(admitted: Sequence[Admitted]) -> None:
+        """Route valid events to the contact and/or customer stage.
+
+        A key whose stage partition is the partition number its record was read from, on an
+        input topic co-partitioned with the stages, is applied here and now, exactly as the
+        stage agent would (same lock, its changelog records in the producer before this batch
+        is acked): that state partition is assigned with this input partition, so it moves
+        (and is recovered, and this input replayed) with it. Every other key is re-keyed to
+        its stage's internal topic (internal form).
+        """
         send = app.producer.send
-        contact_topic_name, customer_topic_name = app.contact_topic_name, app.customer_topic_name
-        for event in valid:
-            value = encode_internal(event)
-            for topic_name, key in (
-                (contact_topic_name, contact_key(event)),
-                (customer_topic_name, customer_key(event)),
-            ):
-                if key is not None:
-                    sent = await send(
-                        topic_name, key.encode(), value, partition_of(key, partitions), None, None
-                    )
-                    sent.add_done_callback(on_produced)  # type: ignore[attr-defined]
+        colocated = app.colocated_inputs(input_topic_names)
+        routes = (
+            (app.contact_topic_name, contact_key, engine.apply_contact_events),
+            (app.customer_topic_name, customer_key, engine.apply_customer_events),
+        )
+        here: tuple[Batch, Batch] = ({}, {})
+        rekeyed = [0, 0]
+        for event, topic, source_partition in admitted:
+            value: bytes | None = None
+            local = topic in colocated
+            for stage, (topic_name, key_of, _) in enumerate(routes):
+                key = key_of(event)
+                if key is None:
+                    continue
+                partition = partition_of(key, partitions)
+                if local and partition == source_partition:
+                    here[stage].setdefault(partition, {}).setdefault(key, []).append(event)
+                    continue
+                rekeyed[stage] += 1
+                if value is None:
+                    value = encode_internal(event)
+                sent = await send(topic_name, key.encode(), value, partition, None, None)
+                sent.add_done_callback(on_produced)  # type: ignore[attr-defined]
+        for stage, label in enumerate(("contact", "customer")):
+            local_count = sum(
+                len(events) for by_key in here[stage].values() for events in by_key.values()
+            )
+            if local_count:
+                routed.labels(label, "local").inc(local_count)
+            if rekeyed[stage]:
+                routed.labels(label, "rekeyed").inc(rekeyed[stage])
+        if here[0] or here[1]:
+            async with states_lock:
+                for (topic_name, _, apply), batch in zip(routes, here, strict=True):
+                    apply_partitions(topic_name, apply, batch)
+                await produce_changelogs()
 
     app.forward = forward
 
@@ -312,42 +410,20 @@ def create_app(
             if valid:
                 await app.forward(valid)
 
-    last_evict: dict[str, float] = {}
-    states_lock = asyncio.Lock()
-
-    def housekeeping(table_topic: str, partition: int) -> None:
-        """Now and then, drop out-of-horizon windows and the states of this partition that
-        can no longer change a kept window (their tombstones go with the batch's records)."""
-        slot = f"{table_topic}:{partition}"
-        now = time.monotonic()
-        if now - last_evict.get(slot, 0.0) < HOUSEKEEPING_EVERY_S:
-            return
-        last_evict[slot] = now
-        engine.prune()
-        engine.evict(partition)
-
-    async def apply_batch(
-        events: Sequence[Any],
-        table_topic: str,
-        apply: Callable[[str, Sequence[Event], int], int],
-    ) -> None:
-        """Apply a batch: per partition, per key in arrival order, one state write per key.
-
-        Then the batch's changelog records go to the producer, before faust acks the batch.
-        Under a lock shared by both stages: the other stage's writes must not slip in while
-        this batch's records are being handed over (they would be acked by the wrong batch).
+    async def apply_batch(events: Sequence[Any], table_topic: str, apply: ApplyEvents) -> None:
+        """Apply a stage agent's batch: per partition, per key in arrival order, one state
+        write per key; then the batch's changelog records go to the producer, before faust
+        acks the batch. Under a lock shared with the other stage and the intake: their writes
+        must not slip in while this batch's records are handed over (the wrong batch would
+        ack them).
         """
-        by_partition: dict[int, dict[str, list[Event]]] = {}
+        by_partition: Batch = {}
         for event in events:
             by_key = by_partition.setdefault(event.message.partition, {})
             by_key.setdefault(event.key.decode(), []).append(decode_internal(event.value))
         async with states_lock:
-            for partition, by_key in by_partition.items():
-                for key, key_events in by_key.items():
-                    apply(key, key_events, partition)
-                housekeeping(table_topic, partition)
-            await contact_states.produce(app.producer.send, on_produced)
-            await customer_states.produce(app.producer.send, on_produced)
+            apply_partitions(table_topic, apply, by_partition)
+            await produce_changelogs()
 
     @app.agent(contact_topic, name="ccmon.contacts")
     async def contacts_agent(stream: Any) -> None:

@@ -15,7 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -34,6 +34,14 @@ class SourceRecord:
     timestamp_ms: int | None
     key: bytes | None
     value: bytes | None
+
+
+class Admitted(NamedTuple):
+    """A valid, on-time event and the input partition it came from (for routing)."""
+
+    event: Event
+    topic: str
+    partition: int
 
 
 def deadletter_value(record: SourceRecord, rejected: Rejected, now_ms: int) -> bytes:
@@ -117,13 +125,13 @@ class Intake:
             return None
         return event
 
-    async def admit_batch(self, records: Iterable[SourceRecord]) -> list[Event]:
+    async def admit_batch(self, records: Iterable[SourceRecord]) -> list[Admitted]:
         """``admit`` for many records, in order; the metrics are counted once per batch."""
         consumed: Counter[str] = Counter()
         accepted: Counter[str] = Counter()
         rejected: Counter[str] = Counter()
         late: Counter[str] = Counter()
-        valid: list[Event] = []
+        valid: list[Admitted] = []
         type_of_topic = self.type_of_topic
         min_time_ms = self.settings.min_event_time_ms
         on_time = self.lateness.on_time
@@ -148,7 +156,7 @@ class Intake:
                     if self.on_late is not None:
                         self.on_late(event)
                     continue
-                valid.append(event)
+                valid.append(Admitted(event, record.topic, record.partition))
         finally:
             metrics = self.metrics
             for counter, counts in (

@@ -30,6 +30,7 @@ class PipelineMetrics:
     events_accepted: Counter
     events_rejected: Counter
     events_late: Counter
+    events_routed: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry, prefix: str = "ccmon") -> PipelineMetrics:
@@ -57,6 +58,14 @@ class PipelineMetrics:
                 f"{prefix}_events_rejected",
                 "Records sent to the dead-letter topic, by reason (docs/events.md).",
                 ["reason"],
+                registry=registry,
+            ),
+            events_routed=Counter(
+                f"{prefix}_events_routed",
+                "Valid events handed to a stage (contact, customer), by route: local (applied "
+                "by the intake, the state's partition is the one the record was read from) or "
+                "rekeyed (through the stage's internal topic).",
+                ["stage", "route"],
                 registry=registry,
             ),
         )
@@ -91,6 +100,15 @@ class EngineCollector(Collector):
             for event_type, count in sorted(dict(values).items()):
                 family.add_metric([event_type], count)
             families.append(family)
+        finished = CounterMetricFamily(
+            f"{self.prefix}_stage_events",
+            "Events a stage (contact, customer) is done with, applied or duplicate; "
+            "ccmon_events_routed_total minus this is still on its way to the stage.",
+            labels=["stage"],
+        )
+        for stage, count in sorted(dict(stats.finished).items()):
+            finished.add_metric([stage], count)
+        families.append(finished)
         now_ms = self.engine.reference_ms()
         waiting = GaugeMetricFamily(
             f"{self.prefix}_queue_waiting_contacts", "Contacts waiting now.", labels=["queue"]

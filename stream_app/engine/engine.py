@@ -46,6 +46,9 @@ class EngineStats:
 
     applied: dict[str, int] = field(default_factory=dict)
     duplicate: dict[str, int] = field(default_factory=dict)
+    finished: dict[str, int] = field(default_factory=dict)
+    """Events each stage (contact, customer) is done with, applied or duplicate: an event
+    reaches both stages and counts as applied at one, so only this says the other is done."""
 
     @staticmethod
     def bump(counter: dict[str, int], event_type: str) -> None:
@@ -150,6 +153,8 @@ class Engine:
         if partition is None:
             partition = self.partition_of(key)
         slot = (stage, partition)
+        finished = self.stats.finished
+        finished[stage] = finished.get(stage, 0) + len(events)
         raw = table.get(key)
         state: State = orjson.loads(raw) if raw else {}
         before = contributions(state, self.book) if state else []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any
 
@@ -11,6 +12,8 @@ from prometheus_client import CollectorRegistry
 from stream_app.app import CcmonApp, create_app
 from stream_app.events import Accepted, Event, decode_event
 from stream_app.events.internal import decode_internal, encode_internal
+from stream_app.intake import Admitted
+from stream_app.partitioner import partition_of
 from stream_app.settings import Settings
 from tests.factories import event_bytes, valid_event
 
@@ -43,8 +46,8 @@ async def test_intake_forwards_valid_and_dead_letters_invalid() -> None:
     async def capture_dead(key: bytes | None, value: bytes) -> None:
         dead.append((key, value))
 
-    async def capture_forward(events: Sequence[Event]) -> None:
-        forwarded.extend(events)
+    async def capture_forward(admitted: Sequence[Admitted]) -> None:
+        forwarded.extend(a.event for a in admitted)
 
     app.intake.send_deadletter = capture_dead
     app.forward = capture_forward
@@ -104,3 +107,99 @@ def test_internal_form_round_trips_every_event_type() -> None:
         )
         assert isinstance(result, Accepted), result
         assert decode_internal(encode_internal(result.event)) == result.event
+
+
+class _AnyTopic:
+    """Every input topic co-partitioned with the stages (the test context names none)."""
+
+    def __contains__(self, topic: object) -> bool:
+        return True
+
+
+async def test_intake_applies_keys_of_their_own_partition_here_and_forwards_the_rest() -> None:
+    """A contact read from the partition its state lives in skips the internal topic."""
+    app, registry = _app()
+    partitions = app.ccmon_settings.topic_partitions
+    sent: list[tuple[str, bytes, int]] = []
+
+    async def capture_send(topic: str, key: bytes, value: bytes, partition: int, *_: Any) -> Any:
+        sent.append((topic, key, partition))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+    app.producer.send = capture_send  # type: ignore[method-assign,assignment]
+    app.colocated_inputs = lambda topics: _AnyTopic()  # type: ignore[method-assign,assignment,return-value]
+    contacts = [f"c-{i}" for i in range(40)]
+    # Each contact's record is read from partition 0: only those whose state lives in
+    # partition 0 are applied here; the resolved events' customer c-0 goes to its own stage.
+    async with app.agents["ccmon.intake"].test_context() as ctx:
+        for contact in contacts:
+            await ctx.put(
+                event_bytes("contact.started", contact_id=contact),
+                key=contact.encode(),
+                partition=0,
+            )
+        await ctx.put(
+            event_bytes("contact.resolved", contact_id=contacts[0], customer_id="cust-1"),
+            key=contacts[0].encode(),
+            partition=0,
+        )
+
+    here = [c for c in contacts if partition_of(c, partitions) == 0]
+    there = [c for c in contacts if c not in here]
+    assert here
+    assert there
+    contact_sends = [s for s in sent if s[0] == app.contact_topic_name]
+    assert sorted(s[1].decode() for s in contact_sends) == sorted(
+        there + ([] if contacts[0] in here else [contacts[0]])
+    )
+    assert all(partition_of(s[1].decode(), partitions) == s[2] for s in contact_sends)
+    customer_sends = [s for s in sent if s[0] == app.customer_topic_name]
+    customer_here = partition_of("cust-1", partitions) == 0
+    assert customer_sends == (
+        []
+        if customer_here
+        else [(app.customer_topic_name, b"cust-1", partition_of("cust-1", partitions))]
+    )
+    day = app.engine.view.starts("day")
+    assert app.engine.view.counters("day", day, "all", "all")["offered"] == len(here)
+    routed = "ccmon_events_routed_total"
+    contact_local = len(here) + (1 if contacts[0] in here else 0)
+    assert _total(registry, routed, stage="contact", route="local") == contact_local
+    assert _total(registry, routed, stage="contact", route="rekeyed") == 41 - contact_local
+    assert _total(registry, routed, stage="customer", route="local") == int(customer_here)
+    # The stages are done with what was applied here; the rest is on its way.
+    assert _total(registry, "ccmon_stage_events_total", stage="contact") == contact_local
+    assert _total(registry, "ccmon_stage_events_total", stage="customer") == int(customer_here)
+    # The applied states' changelog records went to the producer with them.
+    changelog = [s for s in sent if s[0].endswith("contacts_v1-changelog")]
+    assert sorted(set(s[1] for s in changelog)) == sorted(orjson.dumps(c) for c in here)
+
+
+async def test_intake_forwards_everything_from_an_input_not_colocated_with_the_stages() -> None:
+    """An input topic with another partition count is not assigned with the stages: no shortcut."""
+    app, _ = _app()
+    sent: list[str] = []
+
+    async def capture_send(topic: str, key: bytes, value: bytes, partition: int, *_: Any) -> Any:
+        sent.append(topic)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+    app.producer.send = capture_send  # type: ignore[method-assign,assignment]
+    app.colocated_inputs = lambda topics: frozenset()  # type: ignore[method-assign]
+    partitions = app.ccmon_settings.topic_partitions
+    contacts = [f"c-{i}" for i in range(20)]
+    async with app.agents["ccmon.intake"].test_context() as ctx:
+        for contact in contacts:
+            await ctx.put(
+                event_bytes("contact.started", contact_id=contact),
+                key=contact.encode(),
+                partition=partition_of(contact, partitions),
+            )
+
+    assert sent == [app.contact_topic_name] * len(contacts)
+    day = app.engine.view.starts("day")
+    assert app.engine.view.counters("day", day, "all", "all")["offered"] == 0

@@ -92,12 +92,33 @@ def processed(workers: list[WorkerProcess]) -> float:
     return total
 
 
+def in_flight(workers: list[WorkerProcess]) -> float:
+    """Events routed to a stage that the stage has not finished yet, over all workers.
+
+    A contact.resolved counts as applied at its contact stage; its customer stage (FCR) may
+    still be behind, across an internal topic.
+    """
+    routed: dict[str, float] = {}
+    finished: dict[str, float] = {}
+    for worker in workers:
+        for line in worker.metrics_text().splitlines():
+            for prefix, into in (
+                ("ccmon_events_routed_total{", routed),
+                ("ccmon_stage_events_total{", finished),
+            ):
+                if line.startswith(prefix):
+                    stage = line.split('stage="', 1)[1].split('"', 1)[0]
+                    into[stage] = into.get(stage, 0.0) + float(line.rsplit(" ", 1)[1])
+    return sum(max(0.0, count - finished.get(stage, 0.0)) for stage, count in routed.items())
+
+
 def wait_processed(workers: list[WorkerProcess], expected: int, timeout_s: float = 120) -> float:
+    """Wait until ``expected`` events are done and no stage is behind; what was done."""
     deadline = time.monotonic() + timeout_s
     seen = 0.0
     while time.monotonic() < deadline:
         seen = processed(workers)
-        if seen >= expected:
+        if seen >= expected and in_flight(workers) == 0:
             return seen
         time.sleep(0.5)
     return seen

@@ -98,6 +98,16 @@ def test_simulated_half_hour_is_counted_exactly_and_never_from_the_future(
         accepted = wait_for_sum(worker, "ccmon_events_accepted_total", count, type=event_type)
         assert accepted == count, event_type
     assert metric_sum(worker, "ccmon_events_rejected_total") == 0
+    # Keyed by contact_id (the spec's key, murmur2 like the stages): one worker applies every
+    # contact event where it was read, never through the internal topic.
+    routed = "ccmon_events_routed_total"
+    contact_events = sum(n for t, n in counts.items() if t.startswith("contact."))
+    assert metric_sum(worker, routed, stage="contact", route="local") >= contact_events
+    assert metric_sum(worker, routed, stage="contact", route="rekeyed") == 0
+    # customer.status is keyed by customer_id; a contact.resolved (keyed by its contact)
+    # reaches the customer stage locally only when both ids fall in one partition.
+    assert metric_sum(worker, routed, stage="customer", route="local") >= counts["customer.status"]
+    assert metric_sum(worker, routed, stage="customer", route="rekeyed") > 0
     gaps = asyncio.run(lateness_ms(namespace, sum(counts.values())))
     assert len(gaps) == sum(counts.values())
     assert min(gaps) >= -5, min(gaps)  # produced at or after occurred_at (5 ms clock slack)
