@@ -16,6 +16,11 @@ from bench.data import Record
 
 Offsets = dict[tuple[str, int], int]
 
+KEY_PARTITIONER = {"partitioner": "murmur2_random"}
+"""librdkafka's partitioner that places a key where Java clients, aiokafka and ccmon's own
+tools do (murmur2). Its default (CRC32) would put every key in another partition than its state
+lives in, so every event would cross an internal topic (docs/engine.md)."""
+
 
 @dataclass
 class LoadResult:
@@ -35,6 +40,7 @@ def preload(
         {
             "bootstrap.servers": bootstrap,
             "log_level": 4,
+            **KEY_PARTITIONER,
             "enable.idempotence": True,
             "acks": "all",
             "linger.ms": 20,

@@ -27,6 +27,7 @@ import orjson
 from confluent_kafka import Producer
 
 from bench.data import Event, event_key, restamped
+from bench.kafka import KEY_PARTITIONER
 from bench.worker import Worker, WorkerFailed, wait_ready
 from stream_app.kafka_admin import ensure_topics
 from stream_app.settings import Settings
@@ -142,12 +143,18 @@ async def measure_rate(
             {
                 "bootstrap.servers": settings.bootstrap_servers,
                 "log_level": 4,
+                **KEY_PARTITIONER,
                 "linger.ms": 5,
                 "queue.buffering.max.messages": 1_000_000,
             }
         )
         probes = Producer(
-            {"bootstrap.servers": settings.bootstrap_servers, "log_level": 4, "linger.ms": 0}
+            {
+                "bootstrap.servers": settings.bootstrap_servers,
+                "log_level": 4,
+                **KEY_PARTITIONER,
+                "linger.ms": 0,
+            }
         )
         sent: dict[int, float] = {}
         api_seen, metrics_seen = Seen(), Seen()

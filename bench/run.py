@@ -185,7 +185,9 @@ def run(args: argparse.Namespace) -> Results:
                 f"{dataset.mean_bytes:.0f} bytes, occurred_at "
                 f"{datetime.fromtimestamp(first / 1000, UTC):%Y-%m-%d %H:%M} to "
                 f"{datetime.fromtimestamp(last / 1000, UTC):%Y-%m-%d %H:%M} UTC, "
-                f"6 topics x {base.topic_partitions} partitions"
+                f"6 topics x {base.topic_partitions} partitions, keyed as the spec recommends "
+                "(contact_id, else customer_id), with the murmur2 partitioner of Java "
+                "clients and ccmon's own tools"
             )
             console.log(
                 f"{len(dataset.events):,} events from {dataset.source} "

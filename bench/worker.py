@@ -1,8 +1,10 @@
 """Running real ccmon workers (``python -m stream_app worker``) and watching them finish.
 
-"Processed": every worker's ``/metrics`` together show every loaded record consumed, and every
+"Processed": every worker's ``/metrics`` together show every loaded record consumed, every
 accepted, on-time event applied at its primary stage (``ccmon_events_applied_total`` +
-``ccmon_events_duplicate_total`` = ``ccmon_events_accepted_total`` - ``ccmon_events_late_total``).
+``ccmon_events_duplicate_total`` = ``ccmon_events_accepted_total`` - ``ccmon_events_late_total``),
+and each stage done with every event routed to it (``ccmon_stage_events_total`` >=
+``ccmon_events_routed_total``, by stage: a contact.resolved's customer stage may lag behind).
 "Committed": the consumer group (= app id) has committed the end offset of every partition of
 the input topics and of the two internal re-keyed topics, so the secondary (customer) stage is
 done too and a restart would not reprocess anything.
@@ -25,7 +27,8 @@ from bench.proc import Child, python
 from stream_app.app import internal_topic_names
 from stream_app.settings import Settings
 
-LINE = re.compile(r'^(ccmon_events_[a-z]+_total)(?:\{[a-z]+="([^"]*)"\})? ([0-9.e+-]+)$')
+LINE = re.compile(r"^(ccmon_(?:events|stage)_[a-z]+_total)(?:\{([^}]*)\})? ([0-9.e+-]+)$")
+STAGE = re.compile(r'stage="([a-z]+)"')
 
 
 @dataclass
@@ -38,10 +41,18 @@ class PipelineCounts:
     late: float = 0.0
     applied: float = 0.0
     duplicate: float = 0.0
+    routed: dict[str, float] = field(default_factory=dict)
+    """Events handed to each stage (``ccmon_events_routed_total``, by stage)."""
+    finished: dict[str, float] = field(default_factory=dict)
+    """Events each stage is done with (``ccmon_stage_events_total``, by stage)."""
 
     def add(self, other: PipelineCounts) -> None:
-        for name in vars(self):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name, value in vars(self).items():
+            if isinstance(value, dict):
+                for stage, count in getattr(other, name).items():
+                    value[stage] = value.get(stage, 0.0) + count
+            else:
+                setattr(self, name, value + getattr(other, name))
 
     @classmethod
     def parse(cls, text: str) -> PipelineCounts:
@@ -50,10 +61,18 @@ class PipelineCounts:
             if not line.startswith("ccmon_events_"):
                 continue
             match = LINE.match(line)
-            if match:
-                name = match.group(1)[len("ccmon_events_") : -len("_total")]
-                if hasattr(counts, name):
-                    setattr(counts, name, getattr(counts, name) + float(match.group(3)))
+            if not match:
+                continue
+            metric, labels, value = match.group(1), match.group(2) or "", float(match.group(3))
+            if metric in ("ccmon_events_routed_total", "ccmon_stage_events_total"):
+                stage = STAGE.search(labels)
+                into = counts.routed if metric == "ccmon_events_routed_total" else counts.finished
+                if stage:
+                    into[stage.group(1)] = into.get(stage.group(1), 0.0) + value
+                continue
+            name = metric[len("ccmon_events_") : -len("_total")]
+            if hasattr(counts, name):
+                setattr(counts, name, getattr(counts, name) + value)
         return counts
 
     @property
@@ -66,6 +85,7 @@ class PipelineCounts:
             self.consumed >= loaded
             and self.accepted + self.rejected >= loaded
             and self.applied + self.duplicate >= self.accepted - self.late
+            and all(self.finished.get(stage, 0.0) >= n for stage, n in self.routed.items())
         )
 
 
