@@ -58,7 +58,7 @@ class PipelineCounts:
     def parse(cls, text: str) -> PipelineCounts:
         counts = cls()
         for line in text.splitlines():
-            if not line.startswith("ccmon_events_"):
+            if not line.startswith(("ccmon_events_", "ccmon_stage_")):
                 continue
             match = LINE.match(line)
             if not match:
