@@ -12,6 +12,7 @@ import asyncio
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -306,3 +307,54 @@ def test_two_workers_total_the_same_as_one(
     assert wait_processed([one, two], n) >= n
     check_against_reference(one.base_url, dataset, expected)
     check_against_reference(two.base_url, dataset, expected)
+
+
+def test_a_worker_joining_mid_stream_ends_with_the_same_totals(
+    tmp_path: Path,
+    namespace: Settings,
+    start_worker: Callable[..., WorkerProcess],
+    dataset: Dataset,
+    expected: dict[Any, dict[str, float]],
+) -> None:
+    """A second worker joins while the first holds states and events keep coming.
+
+    Half of the partitions (states, their input and internal partitions) move to the new
+    worker, which recovers those states from the changelog; events the first worker applied
+    but had not committed are replayed there. Both APIs must converge on the reference.
+    """
+    settings = engine_settings(namespace)
+    one = start_worker(settings, name="one")
+    n = len(dataset.events)
+    half = n // 2
+    first = write_jsonl(tmp_path / "first.jsonl", dataset.events[:half])
+    assert send(settings, first, tmp_path).wait(timeout=120) == 0
+    assert wait_processed([one], half) >= half
+    # The second half in 8 sends one after the other (a few seconds), so that the second
+    # worker joins while events are still arriving.
+    size = -(-(n - half) // 8)
+    chunks = [dataset.events[start : start + size] for start in range(half, n, size)]
+    codes: list[int] = []
+
+    def send_chunks() -> None:
+        for i, chunk in enumerate(chunks):
+            path = write_jsonl(tmp_path / f"chunk-{i}.jsonl", chunk)
+            codes.append(send(settings, path, tmp_path).wait(timeout=120))
+
+    sender = threading.Thread(target=send_chunks)
+    sender.start()
+    two = start_worker(settings.model_copy(update={"web_port": free_port()}), name="two")
+    sender.join(timeout=300)
+    assert codes == [0] * len(chunks)
+    # Replays after the rebalance count again, so counters alone cannot say "done": wait
+    # until both answers match the reference (or time out and show the differences).
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if in_flight([one, two]) == 0 and not any(
+            compare(expected, api_rows(w.base_url, expected)) for w in (one, two)
+        ):
+            break
+        time.sleep(2)
+    check_against_reference(one.base_url, dataset, expected)
+    check_against_reference(two.base_url, dataset, expected)
+    for worker in (one, two):  # both took part
+        assert (worker.sample("ccmon_stage_events_total", stage="contact") or 0) > 0
