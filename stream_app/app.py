@@ -96,19 +96,11 @@ class CcmonApp(faust.App):
         group_for_topic = self.assignor.group_for_topic
         try:
             groups = {group_for_topic(topic) for topic in self.stage_changelogs}
-        except KeyError:
+            if len(groups) != 1:
+                return frozenset()
+            return frozenset(topic for topic in topics if group_for_topic(topic) in groups)
+        except KeyError:  # not assigned yet: nothing is known to be co-partitioned
             return frozenset()
-        if len(groups) != 1:
-            return frozenset()
-        (group,) = groups
-        colocated = set()
-        for topic in topics:
-            try:
-                if group_for_topic(topic) == group:
-                    colocated.add(topic)
-            except KeyError:
-                continue
-        return frozenset(colocated)
 
 
 def internal_topic_names(app_id: str) -> tuple[str, str]:
@@ -352,31 +344,28 @@ def create_app(
             (app.customer_topic_name, customer_key, engine.apply_customer_events),
         )
         here: tuple[Batch, Batch] = ({}, {})
-        rekeyed = [0, 0]
+        local_count, rekeyed_count = [0, 0], [0, 0]
         for event, topic, source_partition in admitted:
             value: bytes | None = None
-            local = topic in colocated
+            from_colocated = topic in colocated
             for stage, (topic_name, key_of, _) in enumerate(routes):
                 key = key_of(event)
                 if key is None:
                     continue
                 partition = partition_of(key, partitions)
-                if local and partition == source_partition:
+                if from_colocated and partition == source_partition:
                     here[stage].setdefault(partition, {}).setdefault(key, []).append(event)
+                    local_count[stage] += 1
                     continue
-                rekeyed[stage] += 1
+                rekeyed_count[stage] += 1
                 if value is None:
                     value = encode_internal(event)
                 sent = await send(topic_name, key.encode(), value, partition, None, None)
                 sent.add_done_callback(on_produced)  # type: ignore[attr-defined]
         for stage, label in enumerate(("contact", "customer")):
-            local_count = sum(
-                len(events) for by_key in here[stage].values() for events in by_key.values()
-            )
-            if local_count:
-                routed.labels(label, "local").inc(local_count)
-            if rekeyed[stage]:
-                routed.labels(label, "rekeyed").inc(rekeyed[stage])
+            for route, count in (("local", local_count[stage]), ("rekeyed", rekeyed_count[stage])):
+                if count:
+                    routed.labels(label, route).inc(count)
         if here[0] or here[1]:
             async with states_lock:
                 for (topic_name, _, apply), batch in zip(routes, here, strict=True):

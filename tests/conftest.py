@@ -150,6 +150,16 @@ class WorkerProcess:
                     return float(s.value)
         return None
 
+    def total(self, *names: str, **labels: str) -> float:
+        """Sum of every series of ``names`` on one /metrics read matching ``labels``; 0 when
+        absent."""
+        total = 0.0
+        for family in text_string_to_metric_families(self.metrics_text()):
+            for s in family.samples:
+                if s.name in names and all(s.labels.get(k) == v for k, v in labels.items()):
+                    total += s.value
+        return total
+
     def wait_for_sample(
         self, name: str, expected: float, timeout_s: float = 30.0, **labels: str
     ) -> float | None:

@@ -99,15 +99,6 @@ def waiting_contacts(tag: str, now: datetime) -> list[dict[str, Any]]:
     ]
 
 
-def metric_sum(worker: WorkerProcess, name: str) -> float:
-    """Sum of every series of one counter family on the worker's /metrics."""
-    total = 0.0
-    for line in worker.metrics_text().splitlines():
-        if line.startswith(name + "{") or line.startswith(name + " "):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
-
-
 class Prometheus:
     """The stack's Prometheus HTTP API."""
 
@@ -239,11 +230,11 @@ def test_every_dashboard_query_returns_data(
             rejected += BAD_RECORDS_PER_BATCH[number - 1]
             assert wait_processed([worker], valid) >= valid, processed([worker])
             deadline = time.monotonic() + 60
-            while metric_sum(worker, "ccmon_events_rejected_total") < rejected:
+            while worker.total("ccmon_events_rejected_total") < rejected:
                 assert time.monotonic() < deadline, "the bad records were not rejected"
                 time.sleep(0.5)
             # Prometheus has scraped this batch, then at least two more scrapes.
-            consumed = metric_sum(worker, "ccmon_events_consumed_total")
+            consumed = worker.total("ccmon_events_consumed_total")
             prometheus.wait_until(
                 f"sum(ccmon_events_consumed_total{{{instance}}})", at_least(consumed), 60
             )

@@ -80,17 +80,12 @@ def send(settings: Settings, path: Path, tmp_path: Path) -> subprocess.Popen[byt
 
 def processed(workers: list[WorkerProcess]) -> float:
     """Events the entity stage has finished with, over all workers."""
-    names = (
-        "ccmon_events_applied_total{",
-        "ccmon_events_duplicate_total{",
-        "ccmon_events_late_total{",
+    return sum(
+        worker.total(
+            "ccmon_events_applied_total", "ccmon_events_duplicate_total", "ccmon_events_late_total"
+        )
+        for worker in workers
     )
-    total = 0.0
-    for worker in workers:
-        for line in worker.metrics_text().splitlines():
-            if line.startswith(names):
-                total += float(line.rsplit(" ", 1)[1])
-    return total
 
 
 def in_flight(workers: list[WorkerProcess]) -> float:
@@ -99,18 +94,12 @@ def in_flight(workers: list[WorkerProcess]) -> float:
     A contact.resolved counts as applied at its contact stage; its customer stage (FCR) may
     still be behind, across an internal topic.
     """
-    routed: dict[str, float] = {}
-    finished: dict[str, float] = {}
-    for worker in workers:
-        for line in worker.metrics_text().splitlines():
-            for prefix, into in (
-                ("ccmon_events_routed_total{", routed),
-                ("ccmon_stage_events_total{", finished),
-            ):
-                if line.startswith(prefix):
-                    stage = line.split('stage="', 1)[1].split('"', 1)[0]
-                    into[stage] = into.get(stage, 0.0) + float(line.rsplit(" ", 1)[1])
-    return sum(max(0.0, count - finished.get(stage, 0.0)) for stage, count in routed.items())
+    behind = 0.0
+    for stage in ("contact", "customer"):
+        routed = sum(w.total("ccmon_events_routed_total", stage=stage) for w in workers)
+        finished = sum(w.total("ccmon_stage_events_total", stage=stage) for w in workers)
+        behind += max(0.0, routed - finished)
+    return behind
 
 
 def wait_processed(workers: list[WorkerProcess], expected: int, timeout_s: float = 120) -> float:

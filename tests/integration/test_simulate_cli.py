@@ -15,7 +15,6 @@ from pathlib import Path
 
 import orjson
 from aiokafka import AIOKafkaConsumer
-from prometheus_client.parser import text_string_to_metric_families
 
 from stream_app.settings import EVENT_TYPES, Settings
 from tests.conftest import WorkerProcess, free_port, settings_env
@@ -27,22 +26,12 @@ def per_type(summary_line: str) -> dict[str, int]:
     return {t: int(n) for t, n in re.findall(r"([a-z]+\.[a-z]+) (\d+)", summary_line)}
 
 
-def metric_sum(worker: WorkerProcess, name: str, **labels: str) -> float:
-    """Sum of a metric over all its series (matching ``labels``); 0 when absent."""
-    total = 0.0
-    for family in text_string_to_metric_families(worker.metrics_text()):
-        for s in family.samples:
-            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
-                total += s.value
-    return total
-
-
 def wait_for_sum(worker: WorkerProcess, name: str, expected: float, **labels: str) -> float:
     deadline = time.monotonic() + 30
-    value = metric_sum(worker, name, **labels)
+    value = worker.total(name, **labels)
     while value != expected and time.monotonic() < deadline:
         time.sleep(0.3)
-        value = metric_sum(worker, name, **labels)
+        value = worker.total(name, **labels)
     return value
 
 
@@ -97,17 +86,17 @@ def test_simulated_half_hour_is_counted_exactly_and_never_from_the_future(
     for event_type, count in counts.items():
         accepted = wait_for_sum(worker, "ccmon_events_accepted_total", count, type=event_type)
         assert accepted == count, event_type
-    assert metric_sum(worker, "ccmon_events_rejected_total") == 0
+    assert worker.total("ccmon_events_rejected_total") == 0
     # Keyed by contact_id (the spec's key, murmur2 like the stages): one worker applies every
     # contact event where it was read, never through the internal topic.
     routed = "ccmon_events_routed_total"
     contact_events = sum(n for t, n in counts.items() if t.startswith("contact."))
-    assert metric_sum(worker, routed, stage="contact", route="local") >= contact_events
-    assert metric_sum(worker, routed, stage="contact", route="rekeyed") == 0
+    assert worker.total(routed, stage="contact", route="local") >= contact_events
+    assert worker.total(routed, stage="contact", route="rekeyed") == 0
     # customer.status is keyed by customer_id; a contact.resolved (keyed by its contact)
     # reaches the customer stage locally only when both ids fall in one partition.
-    assert metric_sum(worker, routed, stage="customer", route="local") >= counts["customer.status"]
-    assert metric_sum(worker, routed, stage="customer", route="rekeyed") > 0
+    assert worker.total(routed, stage="customer", route="local") >= counts["customer.status"]
+    assert worker.total(routed, stage="customer", route="rekeyed") > 0
     gaps = asyncio.run(lateness_ms(namespace, sum(counts.values())))
     assert len(gaps) == sum(counts.values())
     assert min(gaps) >= -5, min(gaps)  # produced at or after occurred_at (5 ms clock slack)
