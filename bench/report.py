@@ -31,8 +31,12 @@ class Results:
 
 
 def _n(value: float, digits: int = 0) -> str:
+    """A figure with ``digits`` decimals, or three significant digits where those decimals
+    would show fewer (a small figure never reads as a rounded 0)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
+    if value and abs(value) < 10 ** (2 - digits):
+        return f"{value:.3g}"
     return f"{value:,.{digits}f}"
 
 
@@ -41,15 +45,16 @@ def _ms(value: float) -> str:
         return "> tail"
     if math.isnan(value):
         return "-"
-    return f"{value * 1000:,.0f}"
+    return _n(value * 1000)
 
 
 def _mb(value: int) -> str:
-    return f"{value / 2**20:,.0f}"
+    return _n(value / 2**20)
 
 
 def _ratio(a: float, b: float) -> str:
-    return f"{a / b:.3f}" if a and b else "-"
+    """Three significant digits, whatever the magnitude (0.000412 or 4.12e-05, never 0.000)."""
+    return f"{a / b:.3g}" if a and b else "-"
 
 
 def _table(head: list[str], rows: list[list[Any]]) -> list[str]:

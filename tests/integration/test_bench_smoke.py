@@ -2,7 +2,8 @@
 
 Benchmarks never assert speed (a slow or shared machine must not fail a build): this only
 checks that ``python -m bench`` works against the real broker, that the report has the ceiling
-and worker rows and the ratio with positive numbers, and that the run cleans up its topics.
+and worker rows and the ratio with positive numbers (however fast or slow this machine is), and
+that the run cleans up its topics.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from stream_app.kafka_admin import list_topics
 from stream_app.settings import REPO_ROOT, Settings
@@ -46,8 +49,11 @@ def test_bench_runs_and_reports_positive_figures(local_stack: Settings, tmp_path
     assert _number(us[1]) == 3000
     for column in (2, 3, 4, 5, 6, 7, 9):  # startup, processed, rate, committed, rate, CPU, RSS
         assert _number(us[column]) > 0, (column, us)
-    ratio = _row(report, "us / ceiling")
-    assert _number(ratio[1]) > 0
+    # Whatever this machine's speed, the ratio is printed readably (three significant digits,
+    # never a rounded 0) and is the quotient of the two rates the report shows.
+    ratio = _number(_row(report, "us / ceiling")[1])
+    assert ratio > 0
+    assert ratio == pytest.approx(_number(us[4]) / _number(ceiling[4]), rel=0.02)
     assert re.search(r"python -m bench --events 3000 --only ceiling,us", report)
 
     tag = re.search(r"topics (b[0-9a-f]{4})\.\*", done.stderr)
