@@ -37,7 +37,9 @@ from stream_app.engine.state import contact_key, customer_key
 from stream_app.events import Event
 from stream_app.events.internal import INTERNAL_VERSION, decode_internal, encode_internal
 from stream_app.intake import Admitted, Intake, SourceRecord
+from stream_app.kafka_consumer import Transport
 from stream_app.kpi_metrics import KpiCounters
+from stream_app.liveness import Liveness
 from stream_app.metrics import EngineCollector, PipelineMetrics
 from stream_app.partitioner import default_partitioner, partition_of
 from stream_app.settings import Settings
@@ -47,6 +49,7 @@ from stream_app.web import register_views
 log = logging.getLogger(__name__)
 
 HOUSEKEEPING_EVERY_S = 30.0
+LIVENESS_EVERY_S = 5.0
 BATCH_MAX = 2000
 """At most this many records per agent batch (``stream.take_events``)."""
 BATCH_WITHIN_S = 0.05
@@ -78,6 +81,42 @@ class CcmonApp(faust.App):
     """Sends valid events on to the entity stages (replaced in functional tests)."""
     stage_changelogs: tuple[str, ...]
     """The stages' changelog topics (their partitions are the stages' state partitions)."""
+    liveness: Liveness
+    """Whether records are still being delivered (/healthz, stream_app.liveness)."""
+
+    def settled(self) -> bool:
+        """Partitions assigned, no rebalance or changelog recovery in progress."""
+        active: bool = self.flow_control.is_active()
+        return self.partitions_assigned and active and not self.rebalancing and not self.in_recovery
+
+    async def backlog(self) -> int:
+        """Records not yet committed on the assigned input and internal partitions."""
+        consumer: Any = self.consumer  # faust's ConsumerT types neither attribute used here
+        tps = [tp for tp in consumer.assignment() if not consumer._is_changelog_tp(tp)]
+        if not tps:
+            return 0
+        ends = await consumer.highwaters(*tps)
+        committed = consumer._committed_offset  # faust's own record of what it committed
+        return sum(max(0, end - (committed.get(tp) or 0)) for tp, end in ends.items())
+
+    async def watch_liveness(self) -> None:
+        """One liveness reading (every few seconds, see create_app)."""
+        settled = self.settled()
+        behind = await self.backlog() if settled else 0
+        stalls = self.liveness.stalls
+        self.liveness.observe(self.monitor.messages_received_total, behind, settled)
+        if self.liveness.stalls > stalls:
+            self.pipeline_metrics.consumer_stalls.inc()
+            log.error(
+                "worker stalled: %d records wait on its partitions and none was delivered for "
+                "%.0f s; /healthz answers 503 so that a supervisor restarts it",
+                behind,
+                self.liveness.idle_s,
+            )
+
+    def _new_transport(self) -> Any:
+        """faust's aiokafka transport with the fetch-path fixes of stream_app.kafka_consumer."""
+        return Transport(self.conf.broker_consumer, self)
 
     def owns(self, topic: str) -> Any:
         """A predicate: is this key's partition of ``topic`` assigned to this worker now?"""
@@ -210,6 +249,7 @@ def create_app(
     app.registry = registry if registry is not None else CollectorRegistry()
     app.pipeline_metrics = metrics = PipelineMetrics.create(app.registry)
     app.partitions_assigned = False
+    app.liveness = Liveness(settings.liveness_stall_s)
 
     def _mark_assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
         app.partitions_assigned = True
@@ -433,5 +473,6 @@ def create_app(
     contacts.on_recover(rebuild_view)
     customers.on_recover(rebuild_view)
 
+    app.timer(LIVENESS_EVERY_S)(app.watch_liveness)
     register_views(app)
     return app

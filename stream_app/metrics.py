@@ -31,6 +31,8 @@ class PipelineMetrics:
     events_rejected: Counter
     events_late: Counter
     events_routed: Counter
+    consumer_offset_gaps: Counter
+    consumer_stalls: Counter
 
     @classmethod
     def create(cls, registry: CollectorRegistry, prefix: str = "ccmon") -> PipelineMetrics:
@@ -66,6 +68,20 @@ class PipelineMetrics:
                 "by the intake, the state's partition is the one the record was read from) or "
                 "rekeyed (through the stage's internal topic).",
                 ["stage", "route"],
+                registry=registry,
+            ),
+            consumer_offset_gaps=Counter(
+                f"{prefix}_consumer_offset_gaps",
+                "Offsets the consumer jumped over on a topic it reads (records never "
+                "delivered to a stage, which faust would commit as done); 0 unless the fetch "
+                "path lost records or retention deleted unread ones (docs/engine.md).",
+                ["topic"],
+                registry=registry,
+            ),
+            consumer_stalls=Counter(
+                f"{prefix}_consumer_stalls",
+                "Times the worker was found stalled: records waiting on its partitions and "
+                "none delivered for CCMON_LIVENESS_STALL_S (/healthz then answers 503).",
                 registry=registry,
             ),
         )

@@ -93,6 +93,12 @@ class Settings(BaseSettings):
         description="Worker's local state (faust table stores).",
     )
     log_level: str = Field("info", description="Worker log level.")
+    liveness_stall_s: float = Field(
+        60.0,
+        gt=0,
+        description="/healthz answers 503 (not live) when records wait on the worker's "
+        "partitions and none was delivered for this long, so a supervisor restarts it.",
+    )
     session_timeout_s: float = Field(
         15.0,
         gt=0,

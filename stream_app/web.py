@@ -54,10 +54,17 @@ def register_views(app: CcmonApp) -> None:
 
     @app.page("/healthz")
     class HealthView(faust.web.View):
-        """Liveness probe: the web server answers and the app has started."""
+        """Probe: ``ready`` once partitions are assigned; 503 while not ``live`` (stalled)."""
 
         async def get(self, request: Any) -> Any:
-            return self.json({"status": "ok", "app": app.conf.id, "ready": app.partitions_assigned})
+            live = app.liveness.live
+            body = {
+                "status": "ok" if live else "stalled",
+                "app": app.conf.id,
+                "ready": app.partitions_assigned,
+                "live": live,
+            }
+            return self.json(body, status=200 if live else 503)
 
     @app.page("/api/kpis")
     class KpisView(faust.web.View):
