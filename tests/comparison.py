@@ -7,7 +7,20 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from tests.reference.batch_kpis import kpis_from_counters
+import httpx
+
+from tests.datagen import Dataset
+from tests.reference.batch_kpis import batch_counters, crr, kpis_from_counters
+from tests.workers import api_rows
+
+REFERENCE_PARAMS: dict[str, Any] = {"short_abandon_threshold_s": 5.0, "fcr_lookback_s": 2 * 86400.0}
+"""The reference's parameters for the generated dataset (tests.datagen)."""
+ENGINE_ENV: dict[str, float] = {
+    "short_abandon_threshold_s": 5.0,
+    "fcr_lookback_days": 2.0,
+    "horizon_hours": 30 * 24.0,
+}
+"""The same parameters as worker settings (its horizon keeps every window of the dataset)."""
 
 Row = Mapping[str, float]
 
@@ -47,4 +60,32 @@ def compare(expected: Mapping[Any, Row], actual: Mapping[Any, Row]) -> list[str]
                 and not math.isclose(e_val, a_val, rel_tol=1e-9, abs_tol=1e-12)
             ):
                 problems.append(f"{key} KPI {kpi}: expected {e_val}, engine {a_val}")
+    return problems
+
+
+def expected_rows(dataset: Dataset) -> dict[tuple[str, int, str, str], dict[str, float]]:
+    """The reference's day and 15-minute rows for the dataset's on-time events."""
+    on_time = [e for e in dataset.events if e["event_id"] not in dataset.late_event_ids]
+    return reference_rows(batch_counters(on_time, **REFERENCE_PARAMS), ("day", "15m"))
+
+
+def api_differences(
+    base_url: str, dataset: Dataset, expected: Mapping[Any, Row], crr_month: str = "2026-10"
+) -> list[str]:
+    """Every way the worker's API differs from the reference: each day and 15-minute window
+    with every dimension, and the month's CRR."""
+    problems = compare(expected, api_rows(base_url, expected))
+    body = httpx.get(
+        f"{base_url}/api/kpis", params={"window": "month", "month": crr_month}, timeout=10
+    ).json()
+    start = int(datetime.fromisoformat(body["window"]["start"]).timestamp() * 1000)
+    end = int(datetime.fromisoformat(body["window"]["end"]).timestamp() * 1000)
+    active, retained = crr(dataset.events, start, end)
+    got = (body["crr"]["active_at_start"], body["crr"]["retained"])
+    if got != (active, retained):
+        problems.append(f"CRR {crr_month}: expected {(active, retained)}, engine {got}")
+    elif not math.isclose(body["crr"]["ratio"], retained / active, rel_tol=1e-12):
+        problems.append(
+            f"CRR {crr_month} ratio: expected {retained / active}, engine {body['crr']}"
+        )
     return problems

@@ -9,26 +9,28 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from stream_app.devstack import stack as devstack
 from stream_app.errors import UserError
 from stream_app.kafka_admin import ensure_topics
 from stream_app.settings import Settings
+from tests.workers import WorkerProcess, free_port
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+
+# A loaded CI machine must make property tests slower, never failing: no per-example deadline
+# and no "too slow" health check. Tests' own @settings inherit this profile.
+hypothesis_settings.register_profile(
+    "ccmon", suppress_health_check=[HealthCheck.too_slow], deadline=None
+)
+hypothesis_settings.load_profile("ccmon")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -40,31 +42,66 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(getattr(pytest.mark, tier))
 
 
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def stack_settings() -> Settings:
     """The settings of the shared local stack (the same defaults `ccmon stack up` uses)."""
     return Settings()
 
 
+class _LocalStack:
+    """The session's local stack: started at most once, stopped at the end if we started it."""
+
+    settings: Settings | None = None
+    failure: Exception | None = None
+    started = False
+
+    @classmethod
+    def start(cls, settings: Settings) -> None:
+        cls.settings = settings
+        try:
+            steps = devstack.up(settings)
+        except Exception as exc:  # reported by the fixture, to each test that needs the stack
+            cls.failure = exc
+            return
+        cls.started = any(s.started for s in steps if s.name != "topics")
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the local stack before the first test, when a collected test needs it.
+
+    pytest-timeout times each test's setup, call and teardown (``timeout`` in pyproject.toml),
+    and a session fixture's setup would be charged to whichever test asks for it first; on a
+    fresh, slow machine starting Kafka, Prometheus and Alertmanager can take minutes. No test's
+    timeout covers this hook, so the stack's start never counts against one test (and its
+    stop, in ``pytest_sessionfinish``, never against the last one). devstack.up bounds its own
+    waits. (pytest-timeout's ``timeout_func_only`` would also do it, but it stops timing every
+    fixture of every test, so a hung worker fixture could then hang CI.)
+    """
+    if session.config.option.collectonly:
+        return
+    if any("local_stack" in getattr(item, "fixturenames", ()) for item in session.items):
+        _LocalStack.start(Settings())
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if _LocalStack.started and _LocalStack.settings and not os.environ.get("CCMON_KEEP_STACK"):
+        devstack.down(_LocalStack.settings)
+
+
 @pytest.fixture(scope="session")
-def local_stack(stack_settings: Settings) -> Iterator[Settings]:
-    """Kafka, Prometheus and Alertmanager, started once; stopped only if this session started."""
-    try:
-        steps = devstack.up(stack_settings)
-    except UserError as exc:
-        pytest.fail(f"local stack could not start: {exc}", pytrace=False)
-    started = any(s.started for s in steps if s.name != "topics")
-    yield stack_settings
-    if started and not os.environ.get("CCMON_KEEP_STACK"):
-        devstack.down(stack_settings)
+def local_stack(stack_settings: Settings) -> Settings:
+    """Kafka, Prometheus and Alertmanager, started once; stopped only if this session started.
+
+    Normally already started by ``pytest_collection_finish``; started here only when a test
+    asks for it without having been collected as needing it (``request.getfixturevalue``).
+    """
+    if _LocalStack.settings is None:
+        _LocalStack.start(stack_settings)
+    if isinstance(_LocalStack.failure, UserError):
+        pytest.fail(f"local stack could not start: {_LocalStack.failure}", pytrace=False)
+    if _LocalStack.failure is not None:
+        raise _LocalStack.failure
+    return stack_settings
 
 
 async def delete_topics_of(settings: Settings, tag: str) -> None:
@@ -100,90 +137,6 @@ def namespace(local_stack: Settings) -> Iterator[Settings]:
     asyncio.run(delete_topics_of(settings, tag))
 
 
-def settings_env(settings: Settings, data_dir: Path) -> dict[str, str]:
-    """The CCMON_* environment that reproduces `settings` in a child process."""
-    env = {**os.environ}
-    for name in Settings.model_fields:
-        value = getattr(settings, name)
-        if value is not None:  # unset optional settings stay unset
-            env[f"CCMON_{name.upper()}"] = str(value)
-    env["CCMON_DATA_DIR"] = str(data_dir)
-    return env
-
-
-@dataclass
-class WorkerProcess:
-    """A real `ccmon worker` in a child process, with helpers to read its /metrics."""
-
-    settings: Settings
-    proc: subprocess.Popen[bytes]
-    log: Path
-    base_url: str = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.base_url = f"http://{self.settings.web_host}:{self.settings.web_port}"
-
-    def wait_ready(self, timeout_s: float = 60.0) -> None:
-        """Until /healthz says the worker has its partitions (or fail with its log's tail)."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                pytest.fail(f"worker exited {self.proc.returncode}: {self.log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{self.base_url}/healthz", timeout=1).json().get("ready"):
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        pytest.fail(f"worker not ready in {timeout_s} s: {self.log.read_text()[-2000:]}")
-
-    def metrics_text(self) -> str:
-        response = httpx.get(f"{self.base_url}/metrics", timeout=5)
-        response.raise_for_status()
-        return response.text
-
-    def sample(self, name: str, **labels: str) -> float | None:
-        """Value of one series on /metrics, or None when absent."""
-        for family in text_string_to_metric_families(self.metrics_text()):
-            for s in family.samples:
-                if s.name == name and all(s.labels.get(k) == v for k, v in labels.items()):
-                    return float(s.value)
-        return None
-
-    def total(self, *names: str, **labels: str) -> float:
-        """Sum of every series of ``names`` on one /metrics read matching ``labels``; 0 when
-        absent."""
-        total = 0.0
-        for family in text_string_to_metric_families(self.metrics_text()):
-            for s in family.samples:
-                if s.name in names and all(s.labels.get(k) == v for k, v in labels.items()):
-                    total += s.value
-        return total
-
-    def wait_for_sample(
-        self, name: str, expected: float, timeout_s: float = 30.0, **labels: str
-    ) -> float | None:
-        """Poll /metrics until the series equals `expected`; returns the last value seen."""
-        deadline = time.monotonic() + timeout_s
-        value = None
-        while time.monotonic() < deadline:
-            value = self.sample(name, **labels)
-            if value == expected:
-                return value
-            time.sleep(0.2)
-        return value
-
-    def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 30.0) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
-
-
 @pytest.fixture
 def start_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
     """Factory: start real workers for given settings; all are stopped at teardown."""
@@ -191,15 +144,7 @@ def start_worker(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
 
     def _start(settings: Settings, *, ready: bool = True, name: str = "worker") -> WorkerProcess:
         log = tmp_path / f"{name}-{len(workers)}.log"
-        env = settings_env(settings, tmp_path / f"{name}-data")
-        with log.open("wb") as out:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "stream_app", "worker"],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=env,
-            )
-        worker = WorkerProcess(settings, proc, log)
+        worker = WorkerProcess.start(settings, log, tmp_path / f"{name}-data")
         workers.append(worker)
         if ready:
             worker.wait_ready()

@@ -22,14 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from stream_app.dashboards import generate
 from stream_app.devstack.monitoring import targets_file, write_targets
 from stream_app.settings import Settings
-from tests.conftest import WorkerProcess
 from tests.datagen import generate as generate_events
 from tests.datagen import iso
-from tests.integration.test_engine_exact import processed, send, wait_processed, write_jsonl
+from tests.workers import WorkerProcess, processed, send, wait_processed, write_jsonl
 
 BUILTINS = {"__rate_interval": "1m", "__range": "1h", "__interval": "15s"}
 """What Grafana would put in for its built-in variables (`$__rate_interval` >= 4 scrapes)."""
@@ -126,11 +126,34 @@ class Prometheus:
         deadline = time.monotonic() + timeout_s
         seen = None
         while time.monotonic() < deadline:
-            seen = self.value(expr)
+            try:
+                seen = self.value(expr)
+            except httpx.HTTPError:
+                seen = None  # a slow answer: ask again
             if ok(seen):
                 return
             time.sleep(1)
         raise AssertionError(f"Prometheus: {expr} still {seen} after {timeout_s} s")
+
+    def scrape_times(self, selector: str, since: float) -> list[float]:
+        """When Prometheus scraped the target after ``since``: its raw ``up`` samples' times."""
+        window_s = math.ceil(time.time() - since) + 1
+        result = self.query(f"{selector}[{window_s}s]").get("data", {}).get("result", [])
+        return sorted(t for r in result for t, _ in r["values"] if t > since)
+
+    def wait_for_scrapes(self, selector: str, since: float, count: int, timeout_s: float) -> float:
+        """Until the target was scraped ``count`` times after ``since``; the last one's time."""
+        deadline = time.monotonic() + timeout_s
+        seen: list[float] = []
+        while time.monotonic() < deadline:
+            try:
+                seen = self.scrape_times(selector, since)
+            except httpx.HTTPError:
+                seen = []  # a slow answer: ask again
+            if len(seen) >= count:
+                return seen[count - 1]
+            time.sleep(1)
+        raise AssertionError(f"Prometheus: {len(seen)} scrapes of {selector} in {timeout_s} s")
 
 
 def at_least(expected: float) -> Callable[[float | None], bool]:
@@ -197,6 +220,15 @@ def check(
     return count, failures
 
 
+def total_or_none(worker: WorkerProcess, name: str) -> float | None:
+    """The worker's total of ``name``, or None when /metrics did not answer in time."""
+    try:
+        return worker.total(name)
+    except httpx.HTTPError:
+        return None
+
+
+@pytest.mark.timeout(900)  # a generated day through a worker, then every query of every board
 def test_every_dashboard_query_returns_data(
     tmp_path: Path, namespace: Settings, start_worker: Callable[..., WorkerProcess]
 ) -> None:
@@ -206,12 +238,12 @@ def test_every_dashboard_query_returns_data(
     worker = start_worker(settings)
     prometheus = Prometheus(settings)
     instance = f'instance="{settings.web_host}:{settings.web_port}"'
-    scrape_s = settings.scrape_interval_s
     previous = targets_file(settings).read_text()
     write_targets(settings, [settings.web_port])
+    up = f'up{{job="ccmon", {instance}}}'
     try:
         start = time.time()
-        prometheus.wait_until(f'up{{job="ccmon", {instance}}}', lambda v: v == 1.0, 60)
+        prometheus.wait_until(up, lambda v: v == 1.0, 180)
 
         now = datetime.now(UTC)
         events = recent_events(tag, now)
@@ -223,25 +255,29 @@ def test_every_dashboard_query_returns_data(
             + bad_records(tag, now, BAD_RECORDS_PER_BATCH[0], BAD_RECORDS_PER_BATCH[1]),
         ]
         valid = rejected = 0
+        at = start
         for number, batch in enumerate(batches, 1):
             path = write_jsonl(tmp_path / f"batch-{number}.jsonl", batch)
-            assert send(settings, path, tmp_path).wait(timeout=120) == 0
+            assert send(settings, path, tmp_path).wait(timeout=300) == 0
             valid += sum(1 for e in batch if not e["event_id"].startswith("bad-"))
             rejected += BAD_RECORDS_PER_BATCH[number - 1]
             assert wait_processed([worker], valid) >= valid, processed([worker])
-            deadline = time.monotonic() + 60
-            while worker.total("ccmon_events_rejected_total") < rejected:
+            deadline = time.monotonic() + 120
+            while (total_or_none(worker, "ccmon_events_rejected_total") or 0) < rejected:
                 assert time.monotonic() < deadline, "the bad records were not rejected"
                 time.sleep(0.5)
-            # Prometheus has scraped this batch, then at least two more scrapes.
+            # Prometheus has scraped this batch, then at least two more scrapes: found from
+            # the target's own scrape times, not by sleeping for two intervals.
             consumed = worker.total("ccmon_events_consumed_total")
             prometheus.wait_until(
-                f"sum(ccmon_events_consumed_total{{{instance}}})", at_least(consumed), 60
+                f"sum(ccmon_events_consumed_total{{{instance}}})", at_least(consumed), 180
             )
-            time.sleep(2 * scrape_s + 1)
+            seen_at = time.time()  # the scrape that showed the whole batch was before this
+            at = prometheus.wait_for_scrapes(up, seen_at, count=2, timeout_s=180)
 
+        # Evaluated at the second scrape after the last batch, however long the wait took.
         values = {**BUILTINS, "queue": f".*-{tag}", "team": ".*", "agent": ".*", "channel": ".*"}
-        count, failures = check(prometheus, values, start, time.time())
+        count, failures = check(prometheus, values, start, at)
     finally:
         targets_file(settings).write_text(previous)
     assert count > 0

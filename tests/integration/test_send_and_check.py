@@ -11,9 +11,9 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 
 from stream_app.settings import Settings
-from tests.conftest import WorkerProcess, settings_env
 from tests.factories import event, event_bytes
 from tests.integration.test_devstack import ccmon
+from tests.workers import WorkerProcess, settings_env
 
 
 def _write(path: Path, lines: list[bytes]) -> Path:

@@ -14,11 +14,12 @@ from datetime import datetime
 from pathlib import Path
 
 import orjson
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaError
 
 from stream_app.settings import EVENT_TYPES, Settings
-from tests.conftest import WorkerProcess, free_port, settings_env
 from tests.integration.test_devstack import ccmon
+from tests.workers import WorkerProcess, free_port, settings_env
 
 
 def per_type(summary_line: str) -> dict[str, int]:
@@ -27,7 +28,7 @@ def per_type(summary_line: str) -> dict[str, int]:
 
 
 def wait_for_sum(worker: WorkerProcess, name: str, expected: float, **labels: str) -> float:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120
     value = worker.total(name, **labels)
     while value != expected and time.monotonic() < deadline:
         time.sleep(0.3)
@@ -45,7 +46,7 @@ async def lateness_ms(settings: Settings, expected: int) -> list[int]:
     await consumer.start()
     gaps: list[int] = []
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 120
         while len(gaps) < expected and time.monotonic() < deadline:
             for records in (await consumer.getmany(timeout_ms=500)).values():
                 for record in records:
@@ -71,7 +72,7 @@ def test_simulated_half_hour_is_counted_exactly_and_never_from_the_future(
         *("simulate", "--start", "2026-11-16T10:00:00Z", "--speed", "300", "--duration", "30m"),
         *("--seed", "3", "--rate", "1", "--no-progress"),
         env=env,
-        timeout=60,
+        timeout=300,  # a 6 s run; generous for a loaded machine
     )
     took = time.monotonic() - t0
     assert result.returncode == 0, result.stderr
@@ -102,20 +103,57 @@ def test_simulated_half_hour_is_counted_exactly_and_never_from_the_future(
     assert min(gaps) >= -5, min(gaps)  # produced at or after occurred_at (5 ms clock slack)
 
 
+async def produced_so_far(settings: Settings) -> int:
+    """Records on the test's input topics now (the sum of their end offsets)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap_servers)
+    await consumer.start()
+    try:
+        partitions = [  # the namespace fixture created them with topic_partitions each
+            TopicPartition(topic, partition)
+            for topic in settings.topics_by_type.values()
+            for partition in range(settings.topic_partitions)
+        ]
+        return sum((await consumer.end_offsets(partitions)).values())
+    finally:
+        await consumer.stop()
+
+
+def wait_until_produced(proc: subprocess.Popen[str], settings: Settings, timeout_s: float) -> None:
+    """Until the simulator has put at least one event on the broker (or fail)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            stdout, stderr = proc.communicate()
+            raise AssertionError(f"simulator exited {proc.returncode}: {stdout}{stderr}")
+        try:
+            if asyncio.run(produced_so_far(settings)) > 0:
+                return
+        except KafkaError:
+            pass  # the broker is briefly unreachable: ask again
+        time.sleep(0.5)
+    raise AssertionError(f"the simulator produced nothing in {timeout_s} s")
+
+
 def test_live_run_stops_cleanly_on_sigterm(tmp_path: Path, namespace: Settings) -> None:
     """A live run (speed 1) stops on SIGTERM with exit 0, flushed, and its one-line summary."""
     env = settings_env(namespace, tmp_path / "sim")
     proc = subprocess.Popen(
-        # --rate 200: enough events in a few seconds even on a Sunday night.
+        # --rate 200: events within seconds even on a Sunday night.
         [sys.executable, "-m", "stream_app", "simulate", "--rate", "200", "--no-progress"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=env,
     )
-    time.sleep(6)
-    proc.send_signal(signal.SIGTERM)
-    stdout, stderr = proc.communicate(timeout=20)
+    try:
+        # SIGTERM once events are on the broker, however long the start took.
+        wait_until_produced(proc, namespace, timeout_s=120)
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == 0, stderr
     summary = stdout.strip().splitlines()[-1]
     assert summary.startswith("produced "), stdout
@@ -146,7 +184,7 @@ def test_unreachable_kafka_is_one_line(tmp_path: Path, stack_settings: Settings)
     """No broker at the configured address: exit 2 and one line saying what to do."""
     env = settings_env(stack_settings, tmp_path / "sim")
     env["CCMON_KAFKA_BOOTSTRAP"] = f"127.0.0.1:{free_port()}"
-    result = ccmon("simulate", "--events", "5", "--no-progress", env=env, timeout=60)
+    result = ccmon("simulate", "--events", "5", "--no-progress", env=env, timeout=180)
     assert result.returncode == 2
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()

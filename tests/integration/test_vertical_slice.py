@@ -8,7 +8,7 @@ from collections.abc import Callable
 from aiokafka import AIOKafkaProducer
 
 from stream_app.settings import Settings
-from tests.conftest import WorkerProcess
+from tests.workers import WorkerProcess
 
 
 async def produce(settings: Settings, topic: str, values: list[bytes], key: bytes) -> None:

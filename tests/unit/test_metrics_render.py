@@ -17,13 +17,28 @@ from tests.factories import valid_event
 
 
 class SlowCollector(Collector):
-    """Stands in for 10,000 agents' counters: half a second of pure-Python rendering."""
+    """Stands in for 10,000 agents' counters: pure-Python rendering that keeps the CPU busy.
+
+    It stays busy until the event loop has ticked ``ticks_needed`` times (or ``deadline_s``
+    passed), so the test does not depend on how fast the machine is: a loop blocked by the
+    render never ticks and the collector gives up at the deadline; a loop that keeps running
+    lets the collector finish as soon as the ticks are seen, however slow the machine.
+    """
+
+    def __init__(self, ticks: list[int], ticks_needed: int, deadline_s: float = 10.0) -> None:
+        self.ticks = ticks
+        self.ticks_needed = ticks_needed
+        self.deadline_s = deadline_s
+        self.ticks_seen: int | None = None
+        """Loop ticks counted while this collector was busy (None until it ran)."""
 
     def collect(self) -> list[Metric]:
-        deadline = time.perf_counter() + 0.5
+        at_start = self.ticks[0]
+        deadline = time.monotonic() + self.deadline_s
         spins = 0
-        while time.perf_counter() < deadline:
+        while self.ticks[0] - at_start < self.ticks_needed and time.monotonic() < deadline:
             spins += 1
+        self.ticks_seen = self.ticks[0] - at_start
         family = GaugeMetricFamily("slow_spins", "Busy-loop iterations while collecting.")
         family.add_metric([], spins)
         return [family]
@@ -56,22 +71,23 @@ async def test_event_loop_keeps_running_during_a_slow_render() -> None:
     registry = CollectorRegistry()
     collector = EngineCollector(engine_with_one_started_contact())
     registry.register(collector)
-    registry.register(SlowCollector())
-    ticks = 0
+    ticks = [0]
+    slow = SlowCollector(ticks, ticks_needed=10)
+    registry.register(slow)
 
     async def tick() -> None:
-        nonlocal ticks
         while True:
             await asyncio.sleep(0.01)
-            ticks += 1
+            ticks[0] += 1
 
     ticker = asyncio.create_task(tick())
-    started = time.perf_counter()
-    body = await render_metrics(registry, collector)
-    elapsed = time.perf_counter() - started
-    ticker.cancel()
+    try:
+        body = await render_metrics(registry, collector)
+    finally:
+        ticker.cancel()
     assert b"slow_spins" in body
-    assert elapsed >= 0.5
-    # On the loop, a 0.5 s render would allow no tick at all; off it, the loop keeps ticking
+    # On the loop, the busy render would allow no tick at all (the collector would give up
+    # at its deadline with 0); off it, the loop keeps ticking while the collector is busy
     # (the render thread and the loop share the GIL in 5 ms slices).
-    assert ticks >= 10, f"{ticks} loop ticks in {elapsed:.2f} s of rendering"
+    assert slow.ticks_seen is not None
+    assert slow.ticks_seen >= 10, f"{slow.ticks_seen} loop ticks while the collector was busy"
