@@ -67,8 +67,9 @@ class CcmonApp(faust.App):
     ccmon_settings: Settings
     registry: CollectorRegistry
     pipeline_metrics: PipelineMetrics
-    partitions_assigned: bool
-    """True once this worker joined the group and got its partitions (readiness)."""
+    ready: bool
+    """True once this worker got its partitions, recovered their states and built its view
+    from them: from then on its numbers are whole (readiness, /healthz)."""
     intake: Intake
     engine: Engine
     engine_collector: EngineCollector
@@ -87,7 +88,7 @@ class CcmonApp(faust.App):
     def settled(self) -> bool:
         """Partitions assigned, no rebalance or changelog recovery in progress."""
         active: bool = self.flow_control.is_active()
-        return self.partitions_assigned and active and not self.rebalancing and not self.in_recovery
+        return self.ready and active and not self.rebalancing and not self.in_recovery
 
     async def backlog(self) -> int:
         """Records not yet committed on the assigned input and internal partitions."""
@@ -248,13 +249,8 @@ def create_app(
     app.ccmon_settings = settings
     app.registry = registry if registry is not None else CollectorRegistry()
     app.pipeline_metrics = metrics = PipelineMetrics.create(app.registry)
-    app.partitions_assigned = False
+    app.ready = False
     app.liveness = Liveness(settings.liveness_stall_s)
-
-    def _mark_assigned(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
-        app.partitions_assigned = True
-
-    app.on_partitions_assigned.connect(_mark_assigned)
 
     # --- topics and tables --------------------------------------------------------------------
     input_topics = app.topic(
@@ -469,6 +465,7 @@ def create_app(
     async def rebuild_view() -> None:
         """After recovery or a rebalance, recompute the counters from the states owned now."""
         engine.rebuild(app.owns(app.contact_topic_name), app.owns(app.customer_topic_name))
+        app.ready = True
 
     contacts.on_recover(rebuild_view)
     customers.on_recover(rebuild_view)

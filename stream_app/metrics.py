@@ -32,6 +32,8 @@ class PipelineMetrics:
     events_late: Counter
     events_routed: Counter
     consumer_offset_gaps: Counter
+    consumer_refetches: Counter
+    consumer_offsets_lost: Counter
     consumer_stalls: Counter
 
     @classmethod
@@ -75,6 +77,20 @@ class PipelineMetrics:
                 "Offsets the consumer jumped over on a topic it reads (records never "
                 "delivered to a stage, which faust would commit as done); 0 unless the fetch "
                 "path lost records or retention deleted unread ones (docs/engine.md).",
+                ["topic"],
+                registry=registry,
+            ),
+            consumer_refetches=Counter(
+                f"{prefix}_consumer_refetches",
+                "Times a partition was sought back because records between the last one "
+                "delivered and the one fetched had not been delivered (stream_app."
+                "kafka_consumer); the records come again, nothing is lost.",
+                ["topic"],
+                registry=registry,
+            ),
+            consumer_offsets_lost=Counter(
+                f"{prefix}_consumer_offsets_lost",
+                "Records retention deleted from a topic before the worker read them.",
                 ["topic"],
                 registry=registry,
             ),

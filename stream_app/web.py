@@ -54,14 +54,15 @@ def register_views(app: CcmonApp) -> None:
 
     @app.page("/healthz")
     class HealthView(faust.web.View):
-        """Probe: ``ready`` once partitions are assigned; 503 while not ``live`` (stalled)."""
+        """Probe: ``ready`` once partitions are assigned and their states recovered into the
+        view; 503 while not ``live`` (stalled)."""
 
         async def get(self, request: Any) -> Any:
             live = app.liveness.live
             body = {
                 "status": "ok" if live else "stalled",
                 "app": app.conf.id,
-                "ready": app.partitions_assigned,
+                "ready": app.ready,
                 "live": live,
             }
             return self.json(body, status=200 if live else 503)
