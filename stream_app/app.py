@@ -230,7 +230,10 @@ def create_app(
         broker=f"kafka://{settings.bootstrap_servers}",
         store=store,
         topic_partitions=settings.topic_partitions,
-        topic_replication_factor=1,
+        topic_replication_factor=settings.replication_factor,
+        # Every record we produce waits for all in-sync replicas (faust's default, said here:
+        # a forward or changelog record acked by the leader alone can die with it).
+        producer_acks=-1,
         # faust creates its own internal and changelog topics; input topics are never
         # auto-created (the broker has auto.create.topics.enable=false and the worker checks
         # them at start).

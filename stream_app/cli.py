@@ -124,7 +124,10 @@ def topics_create(ctx: click.Context, partitions: int | None) -> None:
     settings = _settings(ctx)
     created = asyncio.run(
         ensure_topics(
-            settings.bootstrap_servers, settings.all_topics, partitions or settings.topic_partitions
+            settings.bootstrap_servers,
+            settings.all_topics,
+            partitions or settings.topic_partitions,
+            replication=settings.replication_factor,
         )
     )
     for name in settings.all_topics:

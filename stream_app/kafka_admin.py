@@ -56,10 +56,12 @@ async def ensure_topics(
     names: Iterable[str],
     partitions: int,
     config: Mapping[str, str] | None = None,
+    replication: int = 1,
 ) -> list[str]:
     """Create the topics that do not exist yet; returns the ones created now.
 
-    ``config``: topic-level settings for the new topics (e.g. ``{"retention.ms": "-1"}``).
+    ``config``: topic-level settings for the new topics (e.g. ``{"retention.ms": "-1"}``);
+    ``replication``: replicas of each (``Settings.replication_factor``).
     """
     wanted = list(dict.fromkeys(names))
     existing = await list_topics(bootstrap)
@@ -74,7 +76,7 @@ async def ensure_topics(
                 NewTopic(
                     name=n,
                     num_partitions=partitions,
-                    replication_factor=1,
+                    replication_factor=replication,
                     topic_configs=dict(config or {}),
                 )
                 for n in missing

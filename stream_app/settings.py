@@ -56,8 +56,24 @@ class Settings(BaseSettings):
     kafka_controller_port: int = Field(
         9095, description="KRaft controller port of the local broker."
     )
+    kafka_brokers: int = Field(
+        1,
+        ge=1,
+        le=9,
+        description="Brokers of the local stack (KRaft, each also a controller): 1, or 3 for "
+        "a cluster with replication factor 3 and min.insync.replicas 2. Broker n (1-based) "
+        "listens on kafka_port + 100 (n - 1), its controller on kafka_controller_port + "
+        "100 (n - 1).",
+    )
+    topic_replication_factor: int = Field(
+        0,
+        ge=0,
+        description="Replicas of each topic ccmon or faust creates; 0 means min(3, "
+        "CCMON_KAFKA_BROKERS).",
+    )
     kafka_bootstrap: str = Field(
-        "", description="Bootstrap servers for clients; empty means kafka_host:kafka_port."
+        "",
+        description="Bootstrap servers for clients; empty means the local stack's brokers.",
     )
     kafka_version: str = Field("4.1.1", description="Apache Kafka version the local stack runs.")
     topic_partitions: int = Field(6, ge=1, description="Partitions of each topic created by ccmon.")
@@ -259,7 +275,22 @@ class Settings(BaseSettings):
     @property
     def bootstrap_servers(self) -> str:
         """What Kafka clients connect to."""
-        return self.kafka_bootstrap or f"{self.kafka_host}:{self.kafka_port}"
+        return self.kafka_bootstrap or ",".join(
+            f"{self.kafka_host}:{port}" for port, _ in self.broker_ports
+        )
+
+    @property
+    def broker_ports(self) -> list[tuple[int, int]]:
+        """(client port, controller port) of each broker of the local stack."""
+        return [
+            (self.kafka_port + 100 * n, self.kafka_controller_port + 100 * n)
+            for n in range(self.kafka_brokers)
+        ]
+
+    @property
+    def replication_factor(self) -> int:
+        """Replicas of each topic created (``topic_replication_factor``, 0: from the brokers)."""
+        return self.topic_replication_factor or min(3, self.kafka_brokers)
 
     @property
     def topics_by_type(self) -> dict[str, str]:

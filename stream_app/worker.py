@@ -26,6 +26,7 @@ def preflight(settings: Settings) -> None:
             settings.bootstrap_servers,
             internal_topic_names(settings.app_id),
             settings.topic_partitions,
+            replication=settings.replication_factor,
         )
     )
 

@@ -130,7 +130,12 @@ def namespace(local_stack: Settings) -> Iterator[Settings]:
         }
     )
     asyncio.run(
-        ensure_topics(settings.bootstrap_servers, settings.all_topics, settings.topic_partitions)
+        ensure_topics(
+            settings.bootstrap_servers,
+            settings.all_topics,
+            settings.topic_partitions,
+            replication=settings.replication_factor,
+        )
     )
     yield settings
     # Hundreds of tests' topics would slow every later broker start; leave none behind.

@@ -1,4 +1,4 @@
-"""The local Apache Kafka broker: jars from Maven Central, KRaft storage, one node on loopback.
+"""The local Apache Kafka brokers: jars from Maven Central, KRaft storage, nodes on loopback.
 
 No Docker: Maven resolves ``org.apache.kafka:kafka_2.13`` with its dependencies into a cache
 outside the repo, the storage tool formats a KRaft log dir once, and ``kafka.Kafka`` runs as a
@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from string import Template
 
@@ -85,16 +86,53 @@ def run_dir(settings: Settings) -> Path:
     return settings.home / "run"
 
 
-def _render_config(settings: Settings, log_dir: Path) -> Path:
+@dataclass(frozen=True)
+class Broker:
+    """One node (broker and controller) of the local stack."""
+
+    node_id: int
+    name: str
+    """Its service name: pid file, log and rendered config are named after it."""
+    port: int
+    controller_port: int
+    log_dir: Path
+
+
+def brokers(settings: Settings) -> list[Broker]:
+    """The local stack's nodes: one (``kafka``), or a cluster (``kafka-1`` ... ``kafka-N``)
+    whose storage lives apart from the single node's, under ``kafka-cluster-N``."""
+    if settings.kafka_brokers == 1:
+        port, controller = settings.broker_ports[0]
+        return [Broker(1, "kafka", port, controller, settings.home / "kafka-data")]
+    root = cluster_dir(settings)
+    return [
+        Broker(n, f"kafka-{n}", port, controller, root / f"broker-{n}")
+        for n, (port, controller) in enumerate(settings.broker_ports, start=1)
+    ]
+
+
+def cluster_dir(settings: Settings) -> Path:
+    return settings.home / f"kafka-cluster-{settings.kafka_brokers}"
+
+
+def _render_config(settings: Settings, broker: Broker) -> Path:
     template = Template((KAFKA_DEPLOY / "server.properties").read_text())
-    text = template.substitute(
-        host=settings.kafka_host,
-        port=settings.kafka_port,
-        controller_port=settings.kafka_controller_port,
-        log_dir=log_dir,
-        partitions=settings.topic_partitions,
+    voters = ",".join(
+        f"{b.node_id}@{settings.kafka_host}:{b.controller_port}" for b in brokers(settings)
     )
-    path = run_dir(settings) / "kafka-server.properties"
+    replication = settings.replication_factor
+    text = template.substitute(
+        node_id=broker.node_id,
+        host=settings.kafka_host,
+        port=broker.port,
+        controller_port=broker.controller_port,
+        voters=voters,
+        log_dir=broker.log_dir,
+        partitions=settings.topic_partitions,
+        replication=replication,
+        min_isr=max(1, replication - 1),
+    )
+    path = run_dir(settings) / f"{broker.name}-server.properties"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
@@ -114,48 +152,71 @@ def _java_argv(java: str, libs: Path, main: str, *args: str) -> list[str]:
     ]
 
 
-def broker_service(settings: Settings) -> Service:
-    """The broker as a :class:`Service` (fetching jars and formatting storage first if needed)."""
+def _cluster_id(settings: Settings, java: str, libs: Path) -> str:
+    """The id every node's storage is formatted with (made once per cluster by Kafka's tool)."""
+    saved = cluster_dir(settings) / "cluster-id" if settings.kafka_brokers > 1 else None
+    if saved is not None and saved.exists():
+        return saved.read_text().strip()
+    made = subprocess.run(
+        _java_argv(java, libs, "kafka.tools.StorageTool", "random-uuid"),
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.split()
+    cluster_id = made[-1] if made else "ccmon-local-cluster-01"
+    if saved is not None:
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        saved.write_text(cluster_id + "\n")
+    return cluster_id
+
+
+def _format_storage(
+    settings: Settings, broker: Broker, config: Path, java: str, libs: Path
+) -> None:
+    """Format the node's KRaft log dir once."""
+    if (broker.log_dir / "meta.properties").exists():
+        return
+    broker.log_dir.mkdir(parents=True, exist_ok=True)
+    cluster_id = _cluster_id(settings, java, libs)
+    cmd = _java_argv(
+        java, libs, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)
+    )
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise UserError(
+            f"formatting Kafka storage in {broker.log_dir} failed: "
+            f"{(proc.stderr or proc.stdout).strip().splitlines()[-1:]}"
+        )
+
+
+def broker_services(settings: Settings) -> list[Service]:
+    """Every node as a :class:`Service` (fetching jars and formatting storage first if needed)."""
     java = java_binary()
     libs = ensure_jars(settings)
-    log_dir = settings.home / "kafka-data"
-    config = _render_config(settings, log_dir)
-    if not (log_dir / "meta.properties").exists():
-        log_dir.mkdir(parents=True, exist_ok=True)
-        # The storage tool wants its own base64 cluster id; let it make one.
-        made = subprocess.run(
-            _java_argv(java, libs, "kafka.tools.StorageTool", "random-uuid"),
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.split()
-        cluster_id = made[-1] if made else "ccmon-local-cluster-01"
-        cmd = _java_argv(
-            java, libs, "kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(config)
-        )
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            raise UserError(
-                f"formatting Kafka storage in {log_dir} failed: "
-                f"{(proc.stderr or proc.stdout).strip().splitlines()[-1:]}"
+    services = []
+    for broker in brokers(settings):
+        config = _render_config(settings, broker)
+        _format_storage(settings, broker, config, java, libs)
+        address = f"{settings.kafka_host}:{broker.port}"
+        services.append(
+            Service(
+                name=broker.name,
+                argv=_java_argv(java, libs, "kafka.Kafka", str(config)),
+                run_dir=run_dir(settings),
+                host=settings.kafka_host,
+                port=broker.port,
+                ready=lambda address=address: broker_answers(address),  # type: ignore[misc]
+                start_timeout_s=120.0,
             )
-    return Service(
-        name="kafka",
-        argv=_java_argv(java, libs, "kafka.Kafka", str(config)),
-        run_dir=run_dir(settings),
-        host=settings.kafka_host,
-        port=settings.kafka_port,
-        ready=lambda: broker_answers(settings.bootstrap_servers),
-        start_timeout_s=90.0,
-    )
+        )
+    return services
 
 
-def broker_handle(settings: Settings) -> Service:
-    """The broker service without fetching or formatting anything (for stop and status)."""
-    return Service(
-        name="kafka",
-        argv=[],
-        run_dir=run_dir(settings),
-        host=settings.kafka_host,
-        port=settings.kafka_port,
-    )
+def broker_handles(settings: Settings) -> list[Service]:
+    """The nodes as services without fetching or formatting anything (for stop and status)."""
+    return [
+        Service(
+            name=b.name, argv=[], run_dir=run_dir(settings), host=settings.kafka_host, port=b.port
+        )
+        for b in brokers(settings)
+    ]

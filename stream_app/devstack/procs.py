@@ -92,9 +92,15 @@ class Service:
 
     def start(self) -> bool:
         """Start the service unless ours already runs; returns True when it was started now."""
+        proc = self.launch()
+        self.wait_ready(proc)
+        return proc is not None
+
+    def launch(self) -> subprocess.Popen[bytes] | None:
+        """Start the process without waiting for it (None: ours already runs). Nodes of a
+        cluster are launched together: none is ready before a majority of them runs."""
         if self.pid() is not None:
-            self._wait_ready()
-            return False
+            return None
         if port_open(self.host, self.port):
             raise UserError(
                 f"{self.name}: port {self.host}:{self.port} is already in use by another "
@@ -111,10 +117,9 @@ class Service:
                 env={**os.environ, **self.env},
             )
         self.pid_file.write_text(f"{proc.pid}\n")
-        self._wait_ready(proc)
-        return True
+        return proc
 
-    def _wait_ready(self, proc: subprocess.Popen[bytes] | None = None) -> None:
+    def wait_ready(self, proc: subprocess.Popen[bytes] | None = None) -> None:
         deadline = time.monotonic() + self.start_timeout_s
         while time.monotonic() < deadline:
             if proc is not None and proc.poll() is not None:
@@ -131,13 +136,14 @@ class Service:
             f"{self.start_timeout_s:.0f} s; see {self.log_file}"
         )
 
-    def stop(self, timeout_s: float = 30.0) -> bool:
-        """SIGTERM, then SIGKILL after ``timeout_s``; returns True when something was stopped."""
+    def stop(self, timeout_s: float = 30.0, sig: int = signal.SIGTERM) -> bool:
+        """``sig`` (SIGTERM), then SIGKILL after ``timeout_s``; True when something was
+        stopped."""
         pid = self.pid()
         if pid is None:
             return False
         with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGTERM)
+            os.killpg(pid, sig)
         deadline = time.monotonic() + timeout_s
         while pid_alive(pid) and time.monotonic() < deadline:
             time.sleep(0.1)

@@ -25,12 +25,21 @@ class StepResult:
     detail: str
 
 
-def _services(settings: Settings) -> dict[str, Callable[[], Service]]:
+def _services(settings: Settings) -> dict[str, Callable[[], list[Service]]]:
     return {
-        "kafka": lambda: kafka.broker_service(settings),
-        "prometheus": lambda: monitoring.prometheus_service(settings),
-        "alertmanager": lambda: monitoring.alertmanager_service(settings),
+        "kafka": lambda: kafka.broker_services(settings),
+        "prometheus": lambda: [monitoring.prometheus_service(settings)],
+        "alertmanager": lambda: [monitoring.alertmanager_service(settings)],
     }
+
+
+def _start_together(services: list[Service]) -> bool:
+    """Launch every service, then wait for each (a KRaft node is ready only once a majority
+    of the controllers runs); True when any was started now."""
+    launched = [service.launch() for service in services]
+    for service, proc in zip(services, launched, strict=True):
+        service.wait_ready(proc)
+    return any(proc is not None for proc in launched)
 
 
 def up(settings: Settings, only: tuple[str, ...] = COMPONENTS) -> list[StepResult]:
@@ -41,15 +50,18 @@ def up(settings: Settings, only: tuple[str, ...] = COMPONENTS) -> list[StepResul
         if name not in only:
             continue
         t0 = time.monotonic()
-        service = factories[name]()
-        started = service.start()
-        where = f"{service.host}:{service.port}"
+        services = factories[name]()
+        started = _start_together(services)
+        where = ", ".join(f"{service.host}:{service.port}" for service in services)
         results.append(StepResult(name, started, time.monotonic() - t0, where))
         if name == "kafka":
             t0 = time.monotonic()
             created = asyncio.run(
                 ensure_topics(
-                    settings.bootstrap_servers, settings.all_topics, settings.topic_partitions
+                    settings.bootstrap_servers,
+                    settings.all_topics,
+                    settings.topic_partitions,
+                    replication=settings.replication_factor,
                 )
             )
             results.append(
@@ -67,7 +79,7 @@ def handles(settings: Settings) -> dict[str, Service]:
     """Handles on the components for stop/status, without fetching or rendering anything."""
     run = kafka.run_dir(settings)
     return {
-        "kafka": kafka.broker_handle(settings),
+        **{broker.name: broker for broker in kafka.broker_handles(settings)},
         "prometheus": Service("prometheus", [], run, "127.0.0.1", settings.prometheus_port),
         "alertmanager": Service("alertmanager", [], run, "127.0.0.1", settings.alertmanager_port),
     }
