@@ -15,6 +15,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from stream_app.errors import UserError
+from stream_app.settings import Settings
 
 # aiokafka logs every refused connection at ERROR; a probe expects refusals.
 logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
@@ -99,6 +100,17 @@ async def ensure_topics(
             break
         await asyncio.sleep(0.2)
     return created
+
+
+async def ensure_topics_of(settings: Settings, names: Iterable[str] | None = None) -> list[str]:
+    """:func:`ensure_topics` with the deployment's partitions and replicas; ``names`` default
+    to the input and dead-letter topics."""
+    return await ensure_topics(
+        settings.bootstrap_servers,
+        settings.all_topics if names is None else names,
+        settings.topic_partitions,
+        replication=settings.replication_factor,
+    )
 
 
 async def require_topics(bootstrap: str, names: Iterable[str]) -> None:

@@ -8,7 +8,7 @@ import faust
 import mode.loop
 
 from stream_app.app import create_app, internal_topic_names
-from stream_app.kafka_admin import ensure_topics, require_topics
+from stream_app.kafka_admin import ensure_topics_of, require_topics
 from stream_app.settings import Settings
 
 
@@ -21,14 +21,7 @@ def preflight(settings: Settings) -> None:
     metadata refresh (5 minutes) causes a rebalance.
     """
     asyncio.run(require_topics(settings.bootstrap_servers, settings.all_topics))
-    asyncio.run(
-        ensure_topics(
-            settings.bootstrap_servers,
-            internal_topic_names(settings.app_id),
-            settings.topic_partitions,
-            replication=settings.replication_factor,
-        )
-    )
+    asyncio.run(ensure_topics_of(settings, internal_topic_names(settings.app_id)))
 
 
 def run_worker(settings: Settings) -> None:

@@ -19,7 +19,7 @@ from hypothesis import settings as hypothesis_settings
 
 from stream_app.devstack import stack as devstack
 from stream_app.errors import UserError
-from stream_app.kafka_admin import ensure_topics
+from stream_app.kafka_admin import ensure_topics_of
 from stream_app.settings import Settings
 from tests.workers import WorkerProcess, free_port
 
@@ -129,14 +129,7 @@ def namespace(local_stack: Settings) -> Iterator[Settings]:
             "web_port": free_port(),
         }
     )
-    asyncio.run(
-        ensure_topics(
-            settings.bootstrap_servers,
-            settings.all_topics,
-            settings.topic_partitions,
-            replication=settings.replication_factor,
-        )
-    )
+    asyncio.run(ensure_topics_of(settings))
     yield settings
     # Hundreds of tests' topics would slow every later broker start; leave none behind.
     asyncio.run(delete_topics_of(settings, tag))

@@ -156,6 +156,16 @@ class WorkerProcess:
         return self.proc.returncode
 
 
+def home_sharing_jars(home: Path, settings: Settings) -> Path:
+    """A CCMON_HOME of a stack of a test's own that uses the cached Kafka jars of ``settings``."""
+    from stream_app.devstack.kafka import jars_dir
+
+    jars = jars_dir(settings)
+    (home / jars.parent.name).mkdir(parents=True)
+    (home / jars.parent.name / "libs").symlink_to(jars)
+    return home
+
+
 def write_jsonl(path: Path, events: list[dict[str, Any]]) -> Path:
     path.write_bytes(b"\n".join(orjson.dumps(e) for e in events) + b"\n")
     return path

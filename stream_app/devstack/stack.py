@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from stream_app.devstack import kafka, monitoring
 from stream_app.devstack.procs import Service, port_open
-from stream_app.kafka_admin import ensure_topics
+from stream_app.kafka_admin import ensure_topics_of
 from stream_app.settings import Settings
 
 COMPONENTS = ("kafka", "prometheus", "alertmanager")
@@ -56,14 +56,7 @@ def up(settings: Settings, only: tuple[str, ...] = COMPONENTS) -> list[StepResul
         results.append(StepResult(name, started, time.monotonic() - t0, where))
         if name == "kafka":
             t0 = time.monotonic()
-            created = asyncio.run(
-                ensure_topics(
-                    settings.bootstrap_servers,
-                    settings.all_topics,
-                    settings.topic_partitions,
-                    replication=settings.replication_factor,
-                )
-            )
+            created = asyncio.run(ensure_topics_of(settings))
             results.append(
                 StepResult(
                     "topics",

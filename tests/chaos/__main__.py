@@ -9,7 +9,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from stream_app.kafka_admin import ensure_topics
+from stream_app.kafka_admin import ensure_topics_of
 from stream_app.settings import Settings
 from tests.chaos.harness import Plan, namespaced, run
 from tests.conftest import delete_topics_of
@@ -56,14 +56,7 @@ def main(argv: list[str] | None = None) -> int:
             else ("stream_app", "worker"),
         )
         settings = namespaced(stack)
-        asyncio.run(
-            ensure_topics(
-                settings.bootstrap_servers,
-                settings.all_topics,
-                settings.topic_partitions,
-                replication=settings.replication_factor,
-            )
-        )
+        asyncio.run(ensure_topics_of(settings))
         workdir = Path(tempfile.mkdtemp(prefix=f"ccmon-chaos-{seed}-"))
         try:
             outcome = run(plan, settings, workdir)

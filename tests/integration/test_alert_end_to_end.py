@@ -29,10 +29,9 @@ import pytest
 import yaml
 from aiokafka import AIOKafkaProducer
 
-from stream_app.devstack import kafka as devkafka
 from stream_app.devstack.monitoring import write_targets
 from stream_app.settings import REPO_ROOT, Settings
-from tests.workers import WorkerProcess, free_port
+from tests.workers import WorkerProcess, free_port, home_sharing_jars
 
 
 class Webhook:
@@ -94,13 +93,9 @@ def short_rules(root: Path) -> Path:
 @pytest.fixture
 def monitoring(tmp_path: Path, namespace: Settings, webhook: Webhook) -> Iterator[Settings]:
     """Prometheus + Alertmanager of their own, with the short rules and the test's webhook."""
-    home = tmp_path / "home"
-    jars = devkafka.jars_dir(namespace)
-    (home / jars.parent.name).mkdir(parents=True)
-    (home / jars.parent.name / "libs").symlink_to(jars)
     settings = namespace.model_copy(
         update={
-            "home": home,
+            "home": home_sharing_jars(tmp_path / "home", namespace),
             "prometheus_port": free_port(),
             "alertmanager_port": free_port(),
             "scrape_interval_s": 2,

@@ -14,11 +14,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from stream_app.devstack import kafka as devkafka
 from stream_app.devstack.procs import pid_alive, port_open
 from stream_app.devstack.stack import handles
 from stream_app.settings import Settings
-from tests.workers import WorkerProcess, free_port
+from tests.workers import WorkerProcess, free_port, home_sharing_jars
 
 
 def ccmon(
@@ -37,10 +36,7 @@ def ccmon(
 
 def isolated_env(tmp_path: Path, stack_settings: Settings, **extra: str) -> dict[str, str]:
     """A second stack's environment: own home (sharing the cached jars) and own free ports."""
-    home = tmp_path / "home"
-    jars = devkafka.jars_dir(stack_settings)
-    (home / jars.parent.name).mkdir(parents=True)
-    (home / jars.parent.name / "libs").symlink_to(jars)
+    home = home_sharing_jars(tmp_path / "home", stack_settings)
     env = {
         **os.environ,
         "CCMON_HOME": str(home),

@@ -19,15 +19,21 @@ from pathlib import Path
 import httpx
 import pytest
 
-from stream_app.devstack import kafka as devkafka
 from stream_app.devstack import stack as devstack
 from stream_app.devstack.procs import port_open
 from stream_app.errors import UserError
-from stream_app.kafka_admin import ensure_topics
+from stream_app.kafka_admin import ensure_topics_of
 from stream_app.settings import Settings
 from tests.chaos.harness import Plan, chaos_dataset, namespaced, run
 from tests.comparison import ENGINE_ENV, api_differences, expected_rows
-from tests.workers import WorkerProcess, free_port, send, wait_settled, write_jsonl
+from tests.workers import (
+    WorkerProcess,
+    free_port,
+    home_sharing_jars,
+    send,
+    wait_settled,
+    write_jsonl,
+)
 
 
 @pytest.mark.timeout(900)
@@ -129,13 +135,9 @@ def _free_base_port() -> int:
 def three_brokers(stack_settings: Settings, tmp_path: Path) -> Iterator[Settings]:
     """A 3-node KRaft cluster of its own (replication factor 3, min.insync.replicas 2),
     sharing the cached jars; stopped and forgotten after the test."""
-    home = tmp_path / "cluster-home"
-    jars = devkafka.jars_dir(stack_settings)
-    (home / jars.parent.name).mkdir(parents=True)
-    (home / jars.parent.name / "libs").symlink_to(jars)
     settings = stack_settings.model_copy(
         update={
-            "home": home,
+            "home": home_sharing_jars(tmp_path / "cluster-home", stack_settings),
             "kafka_brokers": 3,
             "kafka_port": _free_base_port(),
             "kafka_controller_port": _free_base_port(),
@@ -159,14 +161,7 @@ def test_a_broker_of_three_killed_twice_mid_replay_loses_nothing(
     broker picked at random is SIGKILLed, twice, and stays down for up to 15 s each time while
     the worker goes on."""
     settings = namespaced(three_brokers)
-    asyncio.run(
-        ensure_topics(
-            settings.bootstrap_servers,
-            settings.all_topics,
-            settings.topic_partitions,
-            replication=settings.replication_factor,
-        )
-    )
+    asyncio.run(ensure_topics_of(settings))
     assert settings.replication_factor == 3
     plan = Plan(seed=51, kills=0, broker_restarts=2, broker_down_s=15.0, contacts_per_day=1500)
     outcome = run(plan, settings, tmp_path)
