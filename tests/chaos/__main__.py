@@ -34,6 +34,12 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="workers on faust's own consumer, without stream_app.kafka_consumer's fixes",
     )
+    parser.add_argument(
+        "--settle-timeout", type=float, default=300.0, help="seconds to wait for lag 0 (300)"
+    )
+    parser.add_argument(
+        "--broker-down", type=float, default=3.0, help="a killed broker restarts 0.5 s to this"
+    )
     parser.add_argument("--keep", action="store_true", help="keep each run's topics and logs")
     return parser.parse_args(argv)
 
@@ -51,6 +57,8 @@ def main(argv: list[str] | None = None) -> int:
             workers=args.workers,
             days=args.days,
             contacts_per_day=args.contacts_per_day,
+            settle_timeout_s=args.settle_timeout,
+            broker_down_s=args.broker_down,
             worker_command=("tests.chaos.stock_worker",)
             if args.stock_consumer
             else ("stream_app", "worker"),
