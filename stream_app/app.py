@@ -32,6 +32,7 @@ from typing import Any
 import faust
 from prometheus_client import CollectorRegistry
 
+from stream_app.batch_guard import BatchGuard
 from stream_app.engine.engine import Engine
 from stream_app.engine.state import contact_key, customer_key
 from stream_app.events import Event
@@ -84,6 +85,8 @@ class CcmonApp(faust.App):
     """The stages' changelog topics (their partitions are the stages' state partitions)."""
     liveness: Liveness
     """Whether records are still being delivered (/healthz, stream_app.liveness)."""
+    batch_guard: BatchGuard
+    """Runs every agent batch to its end; a failed one ends the process uncommitted."""
 
     def settled(self) -> bool:
         """Partitions assigned, no rebalance or changelog recovery in progress."""
@@ -327,15 +330,8 @@ def create_app(
     engine.on_change = kpi_counters.on_change
     intake.on_late = kpi_counters.count_late
 
-    crashing: set[asyncio.Future[Any]] = set()
-
-    def on_produced(result: asyncio.Future[Any]) -> None:
-        """A record the producer gave up on would be lost once its offset is committed."""
-        if not result.cancelled() and (exc := result.exception()) is not None:
-            log.error("producing a forward or changelog record failed: %r; stopping", exc)
-            crash = asyncio.ensure_future(app.crash(exc))
-            crashing.add(crash)
-            crash.add_done_callback(crashing.discard)
+    app.batch_guard = guard = BatchGuard()
+    on_produced = guard.on_produced
 
     last_evict: dict[str, float] = {}
     states_lock = asyncio.Lock()
@@ -421,22 +417,25 @@ def create_app(
         their forwards are in the producer, and commits only after flushing the producer.
         """
         async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
-            records = []
-            for event in events:
-                message = event.message
-                records.append(
-                    SourceRecord(
-                        topic=message.topic,
-                        partition=message.partition,
-                        offset=message.offset,
-                        timestamp_ms=int(message.timestamp * 1000) if message.timestamp else None,
-                        key=message.key,
-                        value=message.value,
-                    )
+            await guard.run(intake_batch(events), "an intake batch")
+
+    async def intake_batch(events: Sequence[Any]) -> None:
+        records = []
+        for event in events:
+            message = event.message
+            records.append(
+                SourceRecord(
+                    topic=message.topic,
+                    partition=message.partition,
+                    offset=message.offset,
+                    timestamp_ms=int(message.timestamp * 1000) if message.timestamp else None,
+                    key=message.key,
+                    value=message.value,
                 )
-            valid = await intake.admit_batch(records)
-            if valid:
-                await app.forward(valid)
+            )
+        valid = await intake.admit_batch(records)
+        if valid:
+            await app.forward(valid)
 
     async def apply_batch(events: Sequence[Any], table_topic: str, apply: ApplyEvents) -> None:
         """Apply a stage agent's batch: per partition, per key in arrival order, one state
@@ -457,13 +456,19 @@ def create_app(
     async def contacts_agent(stream: Any) -> None:
         """Apply each contact's events to its state and the window counters."""
         async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
-            await apply_batch(events, app.contact_topic_name, engine.apply_contact_events)
+            await guard.run(
+                apply_batch(events, app.contact_topic_name, engine.apply_contact_events),
+                "a contact-stage batch",
+            )
 
     @app.agent(customer_topic, name="ccmon.customers")
     async def customers_agent(stream: Any) -> None:
         """Apply each customer's events to its state (FCR, CRR, contact-less surveys)."""
         async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
-            await apply_batch(events, app.customer_topic_name, engine.apply_customer_events)
+            await guard.run(
+                apply_batch(events, app.customer_topic_name, engine.apply_customer_events),
+                "a customer-stage batch",
+            )
 
     async def rebuild_view() -> None:
         """After recovery or a rebalance, recompute the counters from the states owned now."""

@@ -55,10 +55,17 @@ async def end_offsets(bootstrap: str, topics: Iterable[str]) -> Offsets:
 
 
 def lag(bootstrap: str, group: str, topics: Iterable[str]) -> Offsets:
-    """Records not yet committed, per partition of ``topics`` that has any."""
+    """Records not yet committed, per partition of ``topics`` that has any.
+
+    The committed offsets are read first: an input record is committed only after what it
+    forwarded to an internal topic is flushed, so end offsets read later include every record
+    the commits read imply; read the other way round, a record forwarded in between would be
+    missed and an unfinished group could look settled.
+    """
 
     async def both() -> tuple[Offsets, Offsets]:
-        return await end_offsets(bootstrap, list(topics)), await committed(bootstrap, group)
+        done = await committed(bootstrap, group)
+        return await end_offsets(bootstrap, list(topics)), done
 
     ends, done = asyncio.run(both())
     behind = {tp: end - done.get(tp, 0) for tp, end in ends.items()}

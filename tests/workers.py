@@ -86,6 +86,12 @@ class WorkerProcess:
     def log_tail(self, chars: int = 2000) -> str:
         return self.log.read_text(errors="replace")[-chars:]
 
+    def problems(self, limit: int = 30) -> list[str]:
+        """The log's WARNING, ERROR and CRITICAL lines (for a failing test's message)."""
+        lines = self.log.read_text(errors="replace").splitlines()
+        marks = ("[WARNING]", "[ERROR]", "[CRITICAL]")
+        return [line[:300] for line in lines if any(m in line for m in marks)][:limit]
+
     def health(self) -> dict[str, Any] | None:
         """/healthz's answer, or None when the web server does not answer."""
         try:

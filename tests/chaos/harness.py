@@ -75,6 +75,8 @@ class Outcome:
     refetches: int = 0
     """Times a worker read a partition again from the last record it delivered."""
     supervisor_restarts: int = 0
+    send_retries: int = 0
+    """Slices sent again because ``ccmon send`` found no broker (down during a fault)."""
     stop_seconds: list[float] = field(default_factory=list)
     """How long each SIGTERM took to stop a worker."""
     stop_codes: list[int] = field(default_factory=list)
@@ -94,8 +96,8 @@ class Outcome:
             f"records, faults {self.log}; differences per worker {diffs} {first}; "
             f"lag {self.lag}; backwards {self.backwards}; skipped offsets "
             f"{self.skipped_offsets[:3]}; refetches {self.refetches}; supervisor restarts "
-            f"{self.supervisor_restarts}; SIGTERM stops {[round(s, 1) for s in self.stop_seconds]}"
-            f" s; {self.seconds:.0f} s"
+            f"{self.supervisor_restarts}; sends retried {self.send_retries}; SIGTERM stops "
+            f"{[round(s, 1) for s in self.stop_seconds]} s; {self.seconds:.0f} s"
         )
 
 
@@ -175,9 +177,11 @@ def _broker(cluster: Cluster, rng: random.Random, outcome: Outcome) -> None:
     n = rng.randrange(len(handles))
     assert handles[n].pid() is not None, "the local broker is not ours (`ccmon stack up`'s?)"
     handles[n].stop(timeout_s=0, sig=signal.SIGKILL)
+    t0 = time.monotonic()
     time.sleep(rng.uniform(0.5, max(0.5, outcome.plan.broker_down_s)))
     devkafka.broker_services(cluster.settings)[n].start()
-    outcome.log.append("broker" if len(handles) == 1 else f"broker {n + 1}")
+    name = "broker" if len(handles) == 1 else f"broker {n + 1}"
+    outcome.log.append(f"{name} (down {time.monotonic() - t0:.1f} s)")
 
 
 APPLY: dict[str, Callable[[Cluster, random.Random, Outcome], None]] = {
@@ -215,7 +219,11 @@ def settle(cluster: Cluster, topics: list[str], outcome: Outcome, timeout_s: flo
 
 class Sender(threading.Thread):
     """Sends the stream in slices with ``ccmon send``, a random 0.5-3 s apart, while the
-    faults happen (a slice sent while the broker is down is retried by the producer)."""
+    faults happen. A slice sent while the broker is down is retried by the producer; one whose
+    ``ccmon send`` found no broker to start with (nothing sent) is sent again a second later,
+    as an upstream system's connector would, until ``UNREACHABLE_RETRY_S`` have passed."""
+
+    UNREACHABLE_RETRY_S = 600.0
 
     def __init__(
         self,
@@ -230,15 +238,28 @@ class Sender(threading.Thread):
         size = -(-len(stream) // slices)
         self.slices = [stream[i : i + size] for i in range(0, len(stream), size)]
         self.failures: list[str] = []
+        self.unreachable_retries = 0
 
     def run(self) -> None:
         for n, events in enumerate(self.slices):
             path = write_jsonl(self.workdir / f"slice-{n:03d}.jsonl", events)
-            proc = send(self.settings, path, self.workdir)
-            if proc.wait(timeout=600) != 0:
-                output = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
-                self.failures.append(f"slice {n}: {output[-500:]}")
+            failure = self._send(path)
+            if failure is not None:
+                self.failures.append(f"slice {n}: {failure[-500:]}")
             time.sleep(self.rng.uniform(0.5, 3.0))
+
+    def _send(self, path: Path) -> str | None:
+        """None once the slice is sent, else what ``ccmon send`` said."""
+        deadline = time.monotonic() + self.UNREACHABLE_RETRY_S
+        while True:
+            proc = send(self.settings, path, self.workdir)
+            output = proc.communicate(timeout=600)[0].decode(errors="replace")
+            if proc.returncode == 0:
+                return None
+            if "Kafka is not reachable" not in output or time.monotonic() > deadline:
+                return output
+            self.unreachable_retries += 1
+            time.sleep(1.0)
 
 
 def run(plan: Plan, stack: Settings, workdir: Path) -> Outcome:
@@ -264,6 +285,7 @@ def run(plan: Plan, stack: Settings, workdir: Path) -> Outcome:
             time.sleep(rng.uniform(0.5, 3.0))
             APPLY[fault](cluster, rng, outcome)
         sender.join()
+        outcome.send_retries = sender.unreachable_retries
         assert not sender.failures, sender.failures
         settle(cluster, topics, outcome, plan.settle_timeout_s)
         watcher.stop()

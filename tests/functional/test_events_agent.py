@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, NoReturn
 
 import orjson
+import pytest
 from prometheus_client import CollectorRegistry
 
 from stream_app.app import CcmonApp, create_app
@@ -32,9 +33,34 @@ def _total(registry: CollectorRegistry, name: str, **labels: str) -> float:
     )
 
 
+class BatchFailed(Exception):
+    """An agent batch failed (the worker would have exited with EXIT_BATCH_FAILED)."""
+
+
+FAILED_BATCHES: list[int] = []
+
+
+def _no_exit(code: int) -> NoReturn:
+    FAILED_BATCHES.append(code)
+    raise BatchFailed(code)
+
+
+@pytest.fixture(autouse=True)
+def _every_batch_succeeds() -> Iterator[None]:
+    """faust's test context swallows an agent's failure; no batch may fail unnoticed."""
+    FAILED_BATCHES.clear()
+    yield
+    assert FAILED_BATCHES == [], "an agent batch failed (see the log above)"
+
+
 def _app() -> tuple[CcmonApp, CollectorRegistry]:
+    """An app whose producer is captured (no broker here) and whose failed batches are
+    recorded, where a worker would exit."""
     registry = CollectorRegistry()
-    return create_app(Settings(app_id="ccmon-functional"), registry=registry), registry
+    app = create_app(Settings(app_id="ccmon-functional"), registry=registry)
+    app.batch_guard.exit_now = _no_exit
+    _capture_sends(app)
+    return app, registry
 
 
 async def test_intake_forwards_valid_and_dead_letters_invalid() -> None:

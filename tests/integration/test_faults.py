@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from stream_app.batch_guard import EXIT_BATCH_FAILED
 from stream_app.devstack import stack as devstack
 from stream_app.devstack.procs import port_open
 from stream_app.errors import UserError
@@ -26,6 +27,7 @@ from stream_app.kafka_admin import ensure_topics_of
 from stream_app.settings import Settings
 from tests.chaos.harness import Plan, chaos_dataset, namespaced, run
 from tests.comparison import ENGINE_ENV, api_differences, expected_rows
+from tests.offsets import committed
 from tests.workers import (
     WorkerProcess,
     free_port,
@@ -57,7 +59,7 @@ def test_broker_killed_and_restarted_twice_mid_replay_loses_nothing(
     outcome = run(plan, namespace, tmp_path)
     print(outcome.summary())
     assert outcome.exact, outcome.summary()
-    assert outcome.log.count("broker") == 2
+    assert sum(fault.startswith("broker (down ") for fault in outcome.log) == 2
 
 
 @pytest.mark.timeout(900)
@@ -108,17 +110,54 @@ def test_a_worker_that_stops_delivering_is_not_live_and_its_replacement_is_exact
         assert "worker stalled:" in stalled.log.read_text()
     finally:
         stalled.stop(sig=signal.SIGKILL)
+    at_kill = asyncio.run(committed(settings.bootstrap_servers, settings.app_id))
     replacement = WorkerProcess.start(settings, tmp_path / "replacement.log", tmp_path / "data")
     try:
         replacement.wait_ready()
         assert wait_settled([replacement], settings) == {}
-        assert api_differences(replacement.base_url, dataset, expected_rows(dataset)) == []
+        differences = api_differences(replacement.base_url, dataset, expected_rows(dataset))
+        assert differences == [], {
+            "differences": differences[:8],
+            "committed when the stalled worker was killed": at_kill,
+            "stalled worker": stalled.problems(),
+            "replacement": replacement.problems(),
+        }
         assert replacement.health() == {
             "status": "ok",
             "app": settings.app_id,
             "ready": True,
             "live": True,
         }
+    finally:
+        replacement.stop()
+
+
+@pytest.mark.timeout(900)
+def test_a_worker_whose_batch_fails_exits_uncommitted_and_its_replacement_is_exact(
+    namespace: Settings, tmp_path: Path
+) -> None:
+    """An intake batch that raises (tests/chaos/failing_worker.py) ends the worker with exit
+    code 70 and one line, instead of faust acking the batch and going on without it; the
+    worker a supervisor starts instead ends with the reference's numbers."""
+    settings = namespace.model_copy(update={**ENGINE_ENV, "web_port": free_port()})
+    dataset, stream = chaos_dataset(Plan(seed=43, contacts_per_day=800), random.Random(43))
+    failing = WorkerProcess.start(
+        settings, tmp_path / "failing.log", tmp_path / "data", ("tests.chaos.failing_worker",)
+    )
+    try:
+        failing.wait_ready()
+        sender = send(settings, write_jsonl(tmp_path / "all.jsonl", stream), tmp_path)
+        assert sender.wait(timeout=300) == 0
+        assert failing.proc.wait(timeout=300) == EXIT_BATCH_FAILED
+    finally:
+        failing.stop(sig=signal.SIGKILL)
+    (line,) = [line for line in failing.problems() if "[CRITICAL]" in line]
+    assert "an intake batch failed: RuntimeError('injected failure in intake batch 3')" in line
+    replacement = WorkerProcess.start(settings, tmp_path / "replacement.log", tmp_path / "data")
+    try:
+        replacement.wait_ready()
+        assert wait_settled([replacement], settings) == {}
+        assert api_differences(replacement.base_url, dataset, expected_rows(dataset)) == []
     finally:
         replacement.stop()
 
