@@ -55,12 +55,15 @@ def register_views(app: CcmonApp) -> None:
     @app.page("/healthz")
     class HealthView(faust.web.View):
         """Probe: ``ready`` once partitions are assigned and their states recovered into the
-        view; 503 while not ``live`` (stalled)."""
+        view; 503 while not ``live`` (stalled, or the app crashed)."""
 
         async def get(self, request: Any) -> Any:
-            live = app.liveness.live
+            # A crashed app whose process stays up (seen after a long broker outage) consumes
+            # nothing: not live, so that a supervisor restarts it.
+            crashed = app.crash_reason is not None
+            live = app.liveness.live and not crashed
             body = {
-                "status": "ok" if live else "stalled",
+                "status": "crashed" if crashed else "ok" if live else "stalled",
                 "app": app.conf.id,
                 "ready": app.ready,
                 "live": live,
