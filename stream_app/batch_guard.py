@@ -3,8 +3,9 @@
 faust's ``Stream.take_events`` acks a batch's records in a ``finally`` when the agent's body
 returns *or raises*; faust then restarts the agent and the next commit covers the records the
 failed batch never applied: counts lost while the worker looks healthy (lag 0, /healthz 200;
-reproduced with ``tests/chaos/failing_worker.py``). A stop (SIGTERM, the app crashing) cancels
-an agent the same way, in the middle of a batch, and commits on its way out.
+reproduced with ``tests/chaos/failing_worker.py``). A stop (SIGTERM, the app crashing) can
+cancel an agent the same way, in the middle of a batch, and faust commits on its way out (read
+in faust's stop order, not caught in a test).
 
 So each batch runs to its end: a cancellation waits for the batch to finish, and a failure
 (or a forward or changelog record the producer gave up on) ends the process at once with
