@@ -88,6 +88,13 @@ class CcmonApp(faust.App):
     batch_guard: BatchGuard
     """Runs every agent batch to its end; a failed one ends the process uncommitted."""
 
+    def _crash(self, reason: BaseException) -> None:
+        """mode marks every service of a crashed worker through this: end the process."""
+        super()._crash(reason)
+        guard: BatchGuard | None = getattr(self, "batch_guard", None)
+        if guard is not None:
+            guard.on_app_crashed(reason)
+
     def settled(self) -> bool:
         """Partitions assigned, no rebalance or changelog recovery in progress."""
         active: bool = self.flow_control.is_active()

@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 EXIT_BATCH_FAILED = 70
 """The worker's exit code when it stopped so as not to commit records it did not apply
 (EX_SOFTWARE)."""
+EXIT_APP_CRASHED = 75
+"""The worker's exit code when faust crashed its app (EX_TEMPFAIL: e.g. a broker unreachable
+for longer than a request may wait); restarting it is the cure."""
 
 
 def _exit_now(code: int) -> NoReturn:
@@ -72,6 +75,19 @@ class BatchGuard:
             await task
         except Exception as exc:
             self.fail(what, exc)
+
+    def on_app_crashed(self, reason: BaseException) -> None:
+        """faust marks a crashed app and stops consuming, but the process stays up (seen after
+        a broker outage of more than 90 s): end it, uncommitted, so that a supervisor starts a
+        worker that reads on from the last commit."""
+        log.critical(
+            "the worker's faust app crashed: %r; the worker exits (code %d) without "
+            "committing, so that the next worker reads on from the last commit (restart it, "
+            "e.g. with systemd or Kubernetes)",
+            reason,
+            EXIT_APP_CRASHED,
+        )
+        self.exit_now(EXIT_APP_CRASHED)
 
     def on_produced(self, result: asyncio.Future[object]) -> None:
         """A forward or changelog record the producer gave up on would be lost at the next

@@ -1,8 +1,8 @@
-"""faust's aiokafka consumer with the two fetch-path holes closed that lost records after a crash.
+"""faust's aiokafka consumer with the holes closed through which records were committed unapplied.
 
 Found with ``python -m tests.chaos`` (issue 13): a restarted worker sometimes never fetched
-(ready, lag > 0, nothing consumed) and, after repeated SIGKILLs, the group committed offsets
-whose records no stage had applied. Two faust-streaming 0.15.3 behaviours together caused it:
+(ready, lag > 0, nothing consumed) and, after repeated SIGKILLs or rebalances, the group
+committed offsets whose records no stage had applied. faust-streaming 0.15.3 behaviours:
 
 1. faust hands the consumer thread its *live* set of active (unpaused) partitions, which the
    event loop keeps changing, and aiokafka's ``Fetcher.fetched_records`` reads an *empty* set as
@@ -17,6 +17,16 @@ whose records no stage had applied. Two faust-streaming 0.15.3 behaviours togeth
    committed past them (stall, or loss). Fix: such a partition is sought to where a new
    consumer group starts (``consumer_auto_offset_reset``).
 
+3. A record can still be lost after the fetch delivered it (traced: a record left
+   ``getmany`` at the very end of recovery and was never acked nor applied; faust abandons a
+   hand-off to the conductor when the flow stops, clears the agents' queues when recovery ends,
+   and its stream acks a record it skips while the flow is stopped), and faust's commit guard
+   is off by one (faust-streaming issue #606): with the record at the committed offset missing
+   and the next ones acked, it commits past it. Seen under load in rolling restarts (one record
+   of a partition lost, lag 0). Fix: a record faust skipped is not acked, a commit never passes
+   the first record not acked yet, and when that record is not with an agent, its partition is
+   read again from it.
+
 faust also treats a jump in offsets as a gap it may commit over (meant for compacted or
 transactional topics); on ccmon's topics a gap means records the fetch path skipped, so each
 is counted (``ccmon_consumer_offset_gaps_total``) and logged. The faust internals used here are
@@ -27,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Mapping, Set
 from typing import Any
 
@@ -36,6 +47,9 @@ log = logging.getLogger(__name__)
 
 EMPTY_FETCH_PAUSE_S = 0.05
 """With no active partition, wait this long instead of asking aiokafka (no busy loop)."""
+REREAD_AFTER_S = 10.0
+"""A partition read again from a missing record is read again once more if that record has
+still not been acked after this long (it was dropped a second time)."""
 
 
 class Consumer(faust_aiokafka.Consumer):
@@ -47,6 +61,17 @@ class Consumer(faust_aiokafka.Consumer):
         super().__init__(*args, **kwargs)
         self._next_offset: dict[Any, int] = {}
         """Per streamed partition, the offset of the record to deliver next."""
+        self._acked_to: dict[Any, int] = {}
+        """Per streamed partition of this assignment, the offset of the first record whose ack
+        faust has not taken into a commit yet: where the seek after recovery put it, then the
+        end of each run of acks faust commits."""
+        self._taken_to: dict[Any, int] = {}
+        """Per partition, the end of the last run of acks taken into a commit (kept across
+        assignments: the records before it were applied, whatever became of that commit)."""
+        self._read_again_from: dict[Any, int] = {}
+        """Partitions to seek back to a missing record before the next fetch."""
+        self._read_again_at: dict[Any, tuple[int, float]] = {}
+        """Per partition, the missing record last read again and when."""
 
     async def _getmany(
         self,
@@ -68,6 +93,7 @@ class Consumer(faust_aiokafka.Consumer):
         delivered (faust drops records it fetched across a pause, a rebalance or a seek):
         seek back and let them come again. A record before it was delivered already.
         """
+        await self._seek_to_missing_records()
         sought: set[Any] = set()  # once per partition per fetched batch
         async for tp, message in super().getmany(timeout):
             if await self._in_order(tp, message.offset, sought):
@@ -96,6 +122,8 @@ class Consumer(faust_aiokafka.Consumer):
                 tp.partition,
             )
             self._count("consumer_offsets_lost", tp, earliest - expected)
+            if tp in self._acked_to:  # nothing before `earliest` can be acked any more
+                self._acked_to[tp] = max(self._acked_to[tp], earliest)
             return True
         self._count("consumer_refetches", tp, 1)
         log.info(
@@ -116,10 +144,13 @@ class Consumer(faust_aiokafka.Consumer):
     async def on_partitions_revoked(self, revoked: Set[Any]) -> None:
         for tp in revoked:
             self._next_offset.pop(tp, None)
+            self._acked_to.pop(tp, None)
         await super().on_partitions_revoked(revoked)
 
     async def on_partitions_assigned(self, assigned: Set[Any], generation_id: int = 0) -> None:
         self._next_offset.clear()  # positions are set again by the seek after recovery
+        self._acked_to.clear()
+        self._read_again_from.clear()
         await super().on_partitions_assigned(assigned, generation_id)
 
     async def seek_to_committed(self) -> Mapping[Any, int]:
@@ -128,7 +159,10 @@ class Consumer(faust_aiokafka.Consumer):
         never = [tp for tp in streamed if committed.get(tp) is None]
         reset = await self._seek_to_reset_position(never) if never else {}
         for tp in streamed:
-            self._next_offset[tp] = reset[tp] if tp in reset else committed[tp]
+            position = reset[tp] if tp in reset else committed[tp]
+            self._next_offset[tp] = position
+            # A commit still under way when the committed offsets were read: its run is done.
+            self._acked_to[tp] = max(position, self._taken_to.get(tp, position))
         return committed
 
     async def _seek_to_reset_position(self, tps: list[Any]) -> Mapping[Any, int]:
@@ -154,6 +188,80 @@ class Consumer(faust_aiokafka.Consumer):
             )
             self._count("consumer_offset_gaps", tp, skipped)
         await super()._add_gap(tp, offset_from, offset_to)
+
+    def ack(self, message: Any) -> bool:
+        """faust's ack, except for a record its stream skipped without handing it to an agent
+        (flow stopped, or fetched in an earlier generation): it is read again instead."""
+        if not message.tracked and not self._is_changelog_tp(message.tp):
+            return False
+        acked: bool = super().ack(message)
+        return acked
+
+    def _new_offset(self, tp: Any) -> int | None:
+        """The end of the run of acked records that starts at ``_acked_to``, or None.
+
+        Replaces faust's computation for the partitions sought after recovery: faust's guard
+        against a missing record at the head is off by one (issue #606) and compares with its
+        record of the last commit, which is stale when a commit is cancelled after faust took
+        its acks. A record missing at the head that is not with an agent is read again.
+        """
+        floor = self._acked_to.get(tp)
+        if floor is None:  # before the seek after recovery: faust's own reckoning
+            offset: int | None = super()._new_offset(tp)
+            if offset is not None:
+                self._taken_to[tp] = max(offset, self._taken_to.get(tp, offset))
+            return offset
+        acked = self._acked[tp]
+        acked.sort()
+        end, taken = floor, 0
+        for acked_offset in acked:
+            if acked_offset > end:
+                break
+            end = max(end, acked_offset + 1)  # below the floor: a record read twice
+            taken += 1
+        self._acked_index[tp].difference_update(acked[:taken])
+        del acked[:taken]
+        if end > floor:
+            self._acked_to[tp] = self._taken_to[tp] = end
+            return end
+        if acked and not self._on_its_way(tp, floor):
+            self._read_again(tp, floor, acked[0])
+        return None
+
+    def _on_its_way(self, tp: Any, offset: int) -> bool:
+        """Is the record at ``offset`` with an agent, not acked yet?"""
+        return any(
+            m.offset == offset and m.tp == tp and not m.acked for m in list(self._unacked_messages)
+        )
+
+    def _read_again(self, tp: Any, offset: int, acked_from: int) -> None:
+        """Seek ``tp`` back to ``offset`` before the next fetch (once per REREAD_AFTER_S)."""
+        last = self._read_again_at.get(tp)
+        now = time.monotonic()
+        if last is not None and last[0] == offset and now - last[1] < REREAD_AFTER_S:
+            return
+        self._read_again_at[tp] = (offset, now)
+        self._read_again_from[tp] = offset
+        self._count("consumer_refetches", tp, 1)
+        log.warning(
+            "consumer: %s[%d] offset %d never reached an agent and %d-%d were acked after it; "
+            "not committing past it, reading the partition again from it",
+            tp.topic,
+            tp.partition,
+            offset,
+            acked_from,
+            max(self._acked[tp]),
+        )
+
+    async def _seek_to_missing_records(self) -> None:
+        if not self._read_again_from:
+            return
+        pending, self._read_again_from = self._read_again_from, {}
+        assigned = self.assignment()
+        for tp, offset in pending.items():
+            if tp in assigned:
+                await self.seek(tp, offset)
+                self._next_offset[tp] = offset
 
 
 class Transport(faust_aiokafka.Transport):

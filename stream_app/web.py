@@ -58,8 +58,8 @@ def register_views(app: CcmonApp) -> None:
         view; 503 while not ``live`` (stalled, or the app crashed)."""
 
         async def get(self, request: Any) -> Any:
-            # A crashed app whose process stays up (seen after a long broker outage) consumes
-            # nothing: not live, so that a supervisor restarts it.
+            # A crashed app consumes nothing: its process exits (BatchGuard.on_app_crashed);
+            # until then it is not live either.
             crashed = app.crash_reason is not None
             live = app.liveness.live and not crashed
             body = {

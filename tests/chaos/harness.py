@@ -74,6 +74,8 @@ class Outcome:
     """Workers' log lines saying the fetch path jumped over offsets (stream_app.kafka_consumer)."""
     refetches: int = 0
     """Times a worker read a partition again from the last record it delivered."""
+    rereads: int = 0
+    """Times a worker read a partition again from a record that never reached an agent."""
     supervisor_restarts: int = 0
     send_retries: int = 0
     """Slices sent again because ``ccmon send`` found no broker (down during a fault)."""
@@ -95,7 +97,8 @@ class Outcome:
             f"seed {self.plan.seed}: {'EXACT' if self.exact else 'NOT EXACT'}; {self.events} "
             f"records, faults {self.log}; differences per worker {diffs} {first}; "
             f"lag {self.lag}; backwards {self.backwards}; skipped offsets "
-            f"{self.skipped_offsets[:3]}; refetches {self.refetches}; supervisor restarts "
+            f"{self.skipped_offsets[:3]}; refetches {self.refetches}; rereads {self.rereads}; "
+            f"supervisor restarts "
             f"{self.supervisor_restarts}; sends retried {self.send_retries}; SIGTERM stops "
             f"{[round(s, 1) for s in self.stop_seconds]} s; {self.seconds:.0f} s"
         )
@@ -304,6 +307,7 @@ def run(plan: Plan, stack: Settings, workdir: Path) -> Outcome:
     ]
     outcome.skipped_offsets = [line for line in lines if "skipped by the fetch path" in line]
     outcome.refetches = sum("records fetched, not delivered" in line for line in lines)
+    outcome.rereads = sum("never reached an agent" in line for line in lines)
     outcome.seconds = time.monotonic() - t0
     return outcome
 

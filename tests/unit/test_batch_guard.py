@@ -7,8 +7,11 @@ import logging
 from typing import NoReturn
 
 import pytest
+from prometheus_client import CollectorRegistry
 
-from stream_app.batch_guard import EXIT_BATCH_FAILED, BatchGuard
+from stream_app.app import create_app
+from stream_app.batch_guard import EXIT_APP_CRASHED, EXIT_BATCH_FAILED, BatchGuard
+from stream_app.settings import Settings
 
 pytestmark = pytest.mark.unit
 
@@ -106,3 +109,27 @@ async def test_a_record_the_producer_gave_up_on_ends_the_process() -> None:
     with pytest.raises(Exited) as exited:
         guard.on_produced(failed)
     assert exited.value.code == EXIT_BATCH_FAILED
+
+
+def test_a_crashed_app_ends_the_process_with_one_clear_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """faust crashed the app after a long broker outage and the process stayed up, consuming
+    nothing (CI, 2026-12-03); now it exits and a supervisor starts a worker again."""
+    reason = RuntimeError("KafkaTimeoutError: Failed to get offsets by times in 90000 ms")
+    with caplog.at_level(logging.CRITICAL), pytest.raises(Exited) as exited:
+        BatchGuard(_exit).on_app_crashed(reason)
+    assert exited.value.code == EXIT_APP_CRASHED == 75
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert line.startswith("the worker's faust app crashed: RuntimeError('KafkaTimeoutError")
+    assert "without committing" in line
+
+
+def test_the_app_hands_its_crash_to_the_guard() -> None:
+    """mode marks every service of a crashed worker with ``_crash``; the app's ends it."""
+    app = create_app(Settings(), registry=CollectorRegistry())
+    app.batch_guard.exit_now = _exit
+    with pytest.raises(Exited) as exited:
+        app._crash(RuntimeError("consumer crashed"))
+    assert exited.value.code == EXIT_APP_CRASHED
+    assert app.crash_reason is not None
