@@ -16,15 +16,15 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
 
-from stream_app.engine.facts import Dims, ParamsBook
+from stream_app.engine.contributions import Dims, ParamsBook
 from stream_app.events import (
     ContactAbandoned,
     ContactAnswered,
     ContactResolved,
     ContactStarted,
 )
-from stream_app.kpi_metrics import KpiCounters
-from stream_app.metrics import PipelineMetrics
+from stream_app.metrics.kpi_counters import KpiCounters
+from stream_app.metrics.pipeline import PipelineMetrics
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """The benchmark's events: from the product's simulator when it is there, else the test generator.
 
 Events come in occurrence (arrival) order, each routed to the topic of its ``type`` with the
-key the spec recommends (:data:`stream_app.replay.KEY_FIELDS`), and pre-loaded once so every
+key the spec recommends (:data:`stream_app.send.KEY_FIELDS`), and pre-loaded once so every
 measured system reads the very same records.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from stream_app.replay import KEY_FIELDS
+from stream_app.send import KEY_FIELDS
 
 Event = dict[str, Any]
 

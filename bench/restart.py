@@ -5,7 +5,7 @@
 2. **Time to ready with N contact states.** A restarted worker with the memory store reads its
    whole changelogs back before it serves numbers (docs/engine.md, "Restarts and the store").
    This writes N contact states to a fresh app's contacts changelog exactly as the worker writes
-   them (key: the table's JSON key, value: the orjson state made by ``stream_app.engine.state``
+   them (key: the table's JSON key, value: the orjson state made by ``stream_app.engine.apply``
    from real decoded events, partition: the key's), then starts a worker and reports process
    start -> ready (/healthz: recovered and view rebuilt), split by the worker's log into start
    and joining the group, reading the changelog and rebuilding the view, with the peak RSS.
@@ -30,11 +30,11 @@ from bench import data, kafka
 from bench.kafka import delete_topics
 from bench.run import free_port
 from bench.worker import Worker, wait_ready
-from stream_app.engine.state import apply_to_contact
+from stream_app.engine.apply import apply_to_contact
 from stream_app.events import Accepted, decode_event
 from stream_app.kafka_admin import ensure_topics
-from stream_app.partitioner import partition_of
 from stream_app.settings import Settings
+from stream_app.worker.partitioner import partition_of
 
 TEMPLATES = 240
 """Distinct contact histories (queues, agents, times over the last day) the states are cut from."""

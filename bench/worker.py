@@ -24,8 +24,8 @@ import httpx
 
 from bench.kafka import GroupWatch, Offsets, caught_up, end_offsets
 from bench.proc import Child, python
-from stream_app.app import internal_topic_names
 from stream_app.settings import Settings
+from stream_app.worker.app import internal_topic_names
 
 LINE = re.compile(r"^(ccmon_(?:events|stage)_[a-z]+_total)(?:\{([^}]*)\})? ([0-9.e+-]+)$")
 STAGE = re.compile(r'stage="([a-z]+)"')

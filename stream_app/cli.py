@@ -152,7 +152,7 @@ def topics_list(ctx: click.Context) -> None:
 @click.pass_context
 def worker(ctx: click.Context) -> None:
     """Run a worker in the foreground: consume, aggregate, serve /metrics and the API."""
-    from stream_app.worker import run_worker
+    from stream_app.worker.run import run_worker
 
     run_worker(_settings(ctx))
 
@@ -339,7 +339,7 @@ def check(ctx: click.Context, file: Path, as_json: bool) -> None:
 @click.pass_context
 def send(ctx: click.Context, file: Path, speed: float | None, no_progress: bool) -> None:
     """Produce a JSON Lines file of events to the topics of their `type` (alias: replay)."""
-    from stream_app.replay import read_lines, send_lines
+    from stream_app.send import read_lines, send_lines
 
     lines = read_lines(file)
     summary = asyncio.run(

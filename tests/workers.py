@@ -251,7 +251,7 @@ def wait_settled(
 ) -> dict[tuple[str, int], int]:
     """Wait until the group has committed the end of every input and internal partition and no
     stage is behind (a commit implies the records before it were applied); what is left."""
-    from stream_app.app import internal_topic_names
+    from stream_app.worker.app import internal_topic_names
 
     topics = [*settings.topics_by_type.values(), *internal_topic_names(settings.app_id)]
     deadline = time.monotonic() + timeout_s

@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from stream_app.engine.facts import (
+from stream_app.engine.apply import (
+    apply_to_contact,
+    apply_to_customer,
+    contact_key,
+    contact_waiting_since,
+)
+from stream_app.engine.contributions import (
     Contribution,
     Expander,
     Facts,
@@ -23,12 +29,6 @@ from stream_app.engine.facts import (
     contribution_delta,
     crr_contribution,
     customer_contributions,
-)
-from stream_app.engine.state import (
-    apply_to_contact,
-    apply_to_customer,
-    contact_key,
-    contact_waiting_since,
 )
 from stream_app.engine.view import KpiView
 from stream_app.events import Event

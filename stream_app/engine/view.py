@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from stream_app.engine.facts import Facts, WindowKey
+from stream_app.engine.contributions import Facts, WindowKey
 from stream_app.kpi.formulas import COUNTER_NAMES
 
 MS_SUMS = frozenset({"answered_wait_seconds_sum", "handle_seconds_sum"})

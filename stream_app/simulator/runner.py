@@ -30,7 +30,7 @@ from aiokafka.errors import KafkaError
 from stream_app.errors import UserError
 from stream_app.events.decode import TOPIC_TYPES
 from stream_app.kafka_admin import require_topics, started_producer
-from stream_app.replay import KEY_FIELDS
+from stream_app.send import KEY_FIELDS
 from stream_app.settings import Settings
 from stream_app.simulator.clock import LocalTime, Pacing, parse_duration, parse_start
 from stream_app.simulator.incidents import Incident, parse_incident

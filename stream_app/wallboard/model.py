@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from stream_app.engine.facts import ParamsBook
+from stream_app.engine.contributions import ParamsBook
 from stream_app.kpi.formulas import KpiParams
 
 Status = Literal["ok", "warn", "bad", "none"]

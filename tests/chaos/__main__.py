@@ -32,7 +32,7 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--stock-consumer",
         action="store_true",
-        help="workers on faust's own consumer, without stream_app.kafka_consumer's fixes",
+        help="workers on faust's own consumer, without stream_app.worker.consumer's fixes",
     )
     parser.add_argument(
         "--settle-timeout", type=float, default=300.0, help="seconds to wait for lag 0 (300)"

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from stream_app.cli import main
-from stream_app.intake import Intake
+from stream_app.worker.intake import Intake
 
 FAIL_AT_BATCH = int(os.environ.get("FAIL_AT_BATCH", "3"))
 """The intake batch (1-based) that raises instead of being admitted."""

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stream_app.app import internal_topic_names
 from stream_app.devstack import kafka as devkafka
 from stream_app.settings import Settings
+from stream_app.worker.app import internal_topic_names
 from tests.comparison import ENGINE_ENV, api_differences, expected_rows
 from tests.datagen import Dataset, generate
 from tests.offsets import CommitWatcher, lag
@@ -71,7 +71,7 @@ class Outcome:
     lag: dict[tuple[str, int], int] = field(default_factory=dict)
     backwards: list[str] = field(default_factory=list)
     skipped_offsets: list[str] = field(default_factory=list)
-    """Workers' log lines saying the fetch path jumped over offsets (stream_app.kafka_consumer)."""
+    """Workers' log lines saying the fetch path jumped over offsets (stream_app.worker.consumer)."""
     refetches: int = 0
     """Times a worker read a partition again from the last record it delivered."""
     rereads: int = 0

@@ -1,5 +1,5 @@
 """A ccmon worker whose fetch path stops delivering records after its first ones: the stall a
-restarted faust worker once fell into (stream_app/kafka_consumer.py), made on purpose so the
+restarted faust worker once fell into (stream_app/worker/consumer.py), made on purpose so the
 liveness probe can be tested over the real broker. Test fault injection only; run as
 ``python -m tests.chaos.stalled_worker`` with the worker's CCMON_* environment.
 """
@@ -11,7 +11,7 @@ import sys
 from collections.abc import Set
 from typing import Any
 
-from stream_app import kafka_consumer
+from stream_app.worker import consumer as kafka_consumer
 from stream_app.cli import main
 
 DELIVER_FIRST = int(os.environ.get("STALL_AFTER_FETCHES", "3"))

@@ -10,12 +10,12 @@ import orjson
 import pytest
 from prometheus_client import CollectorRegistry
 
-from stream_app.app import CcmonApp, create_app
 from stream_app.events import Event
 from stream_app.events.internal import decode_internal, encode_internal
-from stream_app.intake import Admitted
-from stream_app.partitioner import partition_of
 from stream_app.settings import Settings
+from stream_app.worker.app import CcmonApp, create_app
+from stream_app.worker.intake import Admitted
+from stream_app.worker.partitioner import partition_of
 from tests.factories import event_bytes, valid_event
 
 

@@ -154,7 +154,7 @@ def test_sigkill_mid_replay_then_restart_gives_the_same_numbers(
     while processed([first]) < n * 0.4 and time.monotonic() < deadline:
         time.sleep(0.05)
     # Whether or not the group has committed yet: a worker killed before its first commit
-    # once left the next one ready but never fetching (stream_app/kafka_consumer.py).
+    # once left the next one ready but never fetching (stream_app/worker/consumer.py).
     first.stop(sig=signal.SIGKILL)
     assert sender.wait(timeout=300) == 0
     second = start_worker(settings, name="restarted")

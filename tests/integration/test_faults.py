@@ -19,12 +19,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from stream_app.batch_guard import EXIT_BATCH_FAILED
 from stream_app.devstack import stack as devstack
 from stream_app.devstack.procs import port_open
 from stream_app.errors import UserError
 from stream_app.kafka_admin import ensure_topics_of
 from stream_app.settings import Settings
+from stream_app.worker.batch_guard import EXIT_BATCH_FAILED
 from tests.chaos.harness import Plan, chaos_dataset, namespaced, run
 from tests.comparison import ENGINE_ENV, api_differences, expected_rows
 from tests.offsets import committed

@@ -26,7 +26,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from playwright.async_api import Browser, Page, async_playwright
 
-from stream_app.replay import KEY_FIELDS
+from stream_app.send import KEY_FIELDS
 from stream_app.settings import Settings
 from tests.conftest import ARTIFACTS
 from tests.workers import WorkerProcess, wait_processed

@@ -1,4 +1,4 @@
-"""A batch an agent could not finish ends the process uncommitted (stream_app.batch_guard)."""
+"""A batch an agent could not finish ends the process uncommitted (worker.batch_guard)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import NoReturn
 import pytest
 from prometheus_client import CollectorRegistry
 
-from stream_app.app import create_app
-from stream_app.batch_guard import EXIT_APP_CRASHED, EXIT_BATCH_FAILED, BatchGuard
 from stream_app.settings import Settings
+from stream_app.worker.app import create_app
+from stream_app.worker.batch_guard import EXIT_APP_CRASHED, EXIT_BATCH_FAILED, BatchGuard
 
 pytestmark = pytest.mark.unit
 

@@ -8,10 +8,10 @@ import orjson
 import pytest
 from aiokafka.partitioner import murmur2 as aiokafka_murmur2
 
+from stream_app.engine.contributions import DayStarts, ParamsBook, contact_facts
 from stream_app.engine.engine import Engine
-from stream_app.engine.facts import DayStarts, ParamsBook, contact_facts
 from stream_app.kpi.formulas import KpiParams, day_start_ms
-from stream_app.partitioner import murmur2, partition_of
+from stream_app.worker.partitioner import murmur2, partition_of
 from tests.factories import valid_event
 
 ZONES = ("UTC", "Europe/Bucharest", "America/Sao_Paulo", "Australia/Lord_Howe", "Asia/Kathmandu")

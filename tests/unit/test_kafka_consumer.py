@@ -1,4 +1,4 @@
-"""The fetch-path fixes of stream_app.kafka_consumer, and the faust/aiokafka internals they use."""
+"""The fetch-path fixes of stream_app.worker.consumer, and the faust/aiokafka internals they use."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from faust.transport import consumer as faust_consumer
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from intervaltree import IntervalTree
 
-from stream_app import kafka_consumer
-from stream_app.kafka_consumer import Consumer
+from stream_app.worker import consumer as kafka_consumer
+from stream_app.worker.consumer import Consumer
 
 
 def test_the_faust_and_aiokafka_internals_used_are_there() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stream_app.liveness import Liveness
+from stream_app.worker.liveness import Liveness
 
 
 class Clock:

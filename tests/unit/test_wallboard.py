@@ -10,13 +10,13 @@ from typing import Any
 import orjson
 import pytest
 
-from stream_app.engine.facts import ParamsBook
+from stream_app.engine.contributions import ParamsBook
 from stream_app.kpi.formulas import KpiParams
 from stream_app.settings import Settings
 from stream_app.wallboard.broadcast import Broadcaster
 from stream_app.wallboard.i18n import LABELS, LANGUAGES, language
 from stream_app.wallboard.model import TILE_KPIS, build_board, kpi_status
-from stream_app.wallboard.views import render_page
+from stream_app.web.wallboard import render_page
 
 
 def _entry(**kpis: float | None) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from stream_app.wallboard.i18n import LABELS, LANGUAGES, language
 from stream_app.wallboard.model import build_board
 
 if TYPE_CHECKING:
-    from stream_app.app import CcmonApp
+    from stream_app.worker.app import CcmonApp
 
 STATIC_TYPES = {".js": "text/javascript", ".css": "text/css"}
 KEEPALIVE_S = 15.0
@@ -67,8 +67,8 @@ def render_page(query: Any) -> str:
 
 def register_wallboard(app: CcmonApp) -> Broadcaster:
     """Attach the wallboard's pages to the worker's web server; returns the broadcaster."""
-    from stream_app.api import merge_parts
-    from stream_app.web import gather_parts  # web imports this module
+    from stream_app.web.kpi_query import merge_parts
+    from stream_app.web.views import gather_parts  # web imports this module
 
     async def build() -> Board:
         now_ms = app.engine.reference_ms()

@@ -7,7 +7,7 @@ makes the engine exact under at-least-once delivery. Durations are kept as integ
 
 from __future__ import annotations
 
-from stream_app.engine.facts import State
+from stream_app.engine.contributions import State
 from stream_app.events import (
     ContactAbandoned,
     ContactAnswered,

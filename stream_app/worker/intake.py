@@ -4,7 +4,7 @@ Everything after this stage sees only valid events within the kept horizon (48 h
 behind their input partition's event-time clock; later ones are counted as late. A rejected
 record is never lost: it goes to the dead-letter topic with its original bytes, where it came
 from, and a one-line reason, and the worker carries on. Duplicates are recognized one stage
-later, in the contact's or customer's state (see :mod:`stream_app.engine.state`), where
+later, in the contact's or customer's state (see :mod:`stream_app.engine.apply`), where
 recognizing them is exact even when this stage replays records after a crash.
 """
 
@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import orjson
 
 from stream_app.events import Accepted, Event, Rejected, decode_event
-from stream_app.metrics import PipelineMetrics
+from stream_app.metrics.pipeline import PipelineMetrics
 from stream_app.settings import Settings
 
 

@@ -137,7 +137,7 @@ class Consumer(faust_aiokafka.Consumer):
         return False
 
     def _count(self, counter: str, tp: Any, n: int) -> None:
-        """Add ``n`` to one of the app's ccmon_consumer_* counters (stream_app.metrics)."""
+        """Add ``n`` to one of the app's ccmon_consumer_* counters (stream_app.metrics.pipeline)."""
         app: Any = self.app
         getattr(app.pipeline_metrics, counter).labels(tp.topic).inc(n)
 

@@ -17,7 +17,8 @@ from typing import Any
 import orjson
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from stream_app.engine.facts import (
+from stream_app.engine.apply import survey_record as _survey_record
+from stream_app.engine.contributions import (
     UNKNOWN,
     Dims,
     ParamsBook,
@@ -26,7 +27,6 @@ from stream_app.engine.facts import (
     survey_amounts,
     survey_dims,
 )
-from stream_app.engine.state import survey_record as _survey_record
 from stream_app.events import (
     ContactAbandoned,
     ContactAnswered,

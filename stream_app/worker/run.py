@@ -7,9 +7,9 @@ import asyncio
 import faust
 import mode.loop
 
-from stream_app.app import create_app, internal_topic_names
 from stream_app.kafka_admin import ensure_topics_of, require_topics
 from stream_app.settings import Settings
+from stream_app.worker.app import create_app, internal_topic_names
 
 
 def preflight(settings: Settings) -> None:

@@ -14,8 +14,8 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from stream_app.engine.contributions import ParamsBook
 from stream_app.engine.engine import Engine
-from stream_app.engine.facts import ParamsBook
 from stream_app.engine.view import DIM_KINDS
 from stream_app.kpi.formulas import (
     COUNTER_NAMES,

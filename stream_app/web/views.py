@@ -9,11 +9,11 @@ import aiohttp
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from stream_app.api import BadQuery, local_part, merge_parts
-from stream_app.metrics import render_metrics
+from stream_app.metrics.pipeline import render_metrics
+from stream_app.web.kpi_query import BadQuery, local_part, merge_parts
 
 if TYPE_CHECKING:
-    from stream_app.app import CcmonApp
+    from stream_app.worker.app import CcmonApp
 
 
 async def gather_parts(app: CcmonApp, query: dict[str, str], now_ms: int) -> list[dict[str, Any]]:
@@ -40,7 +40,7 @@ async def gather_parts(app: CcmonApp, query: dict[str, str], now_ms: int) -> lis
 
 def register_views(app: CcmonApp) -> None:
     """Attach ``/metrics``, ``/healthz``, ``/api/kpis`` and the wallboard to the web server."""
-    from stream_app.wallboard.views import register_wallboard
+    from stream_app.web.wallboard import register_wallboard
 
     app.wallboard = register_wallboard(app)
 

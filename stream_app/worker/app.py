@@ -32,20 +32,20 @@ from typing import Any
 import faust
 from prometheus_client import CollectorRegistry
 
-from stream_app.batch_guard import BatchGuard
+from stream_app.engine.apply import contact_key, customer_key
 from stream_app.engine.engine import Engine
-from stream_app.engine.state import contact_key, customer_key
 from stream_app.events import Event
 from stream_app.events.internal import INTERNAL_VERSION, decode_internal, encode_internal
-from stream_app.intake import Admitted, Intake, SourceRecord
-from stream_app.kafka_consumer import Transport
-from stream_app.kpi_metrics import KpiCounters
-from stream_app.liveness import Liveness
-from stream_app.metrics import EngineCollector, PipelineMetrics
-from stream_app.partitioner import default_partitioner, partition_of
+from stream_app.metrics.kpi_counters import KpiCounters
+from stream_app.metrics.pipeline import EngineCollector, PipelineMetrics
 from stream_app.settings import Settings
 from stream_app.wallboard.broadcast import Broadcaster
-from stream_app.web import register_views
+from stream_app.web.views import register_views
+from stream_app.worker.batch_guard import BatchGuard
+from stream_app.worker.consumer import Transport
+from stream_app.worker.intake import Admitted, Intake, SourceRecord
+from stream_app.worker.liveness import Liveness
+from stream_app.worker.partitioner import default_partitioner, partition_of
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class CcmonApp(faust.App):
     stage_changelogs: tuple[str, ...]
     """The stages' changelog topics (their partitions are the stages' state partitions)."""
     liveness: Liveness
-    """Whether records are still being delivered (/healthz, stream_app.liveness)."""
+    """Whether records are still being delivered (/healthz, stream_app.worker.liveness)."""
     batch_guard: BatchGuard
     """Runs every agent batch to its end; a failed one ends the process uncommitted."""
 
@@ -126,7 +126,7 @@ class CcmonApp(faust.App):
             )
 
     def _new_transport(self) -> Any:
-        """faust's aiokafka transport with the fetch-path fixes of stream_app.kafka_consumer."""
+        """faust's aiokafka transport with the fetch-path fixes of stream_app.worker.consumer."""
         return Transport(self.conf.broker_consumer, self)
 
     def owns(self, topic: str) -> Any:

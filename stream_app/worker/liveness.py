@@ -2,7 +2,7 @@
 its partitions, have records to read, and deliver none. /healthz answers 503 then, so that a
 supervisor (Kubernetes' liveness probe, systemd, `ccmon run`) restarts it.
 
-Pure bookkeeping with an injected clock; the app feeds it every few seconds (stream_app.app).
+Pure bookkeeping with an injected clock; the app feeds it every few seconds (stream_app.worker.app).
 """
 
 from __future__ import annotations

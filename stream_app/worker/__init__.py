@@ -1,0 +1,1 @@
+"""The faust worker: topics, agents and tables, and the stages of the data path they run."""
