@@ -16,13 +16,16 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
 
-from stream_app.engine.contributions import Dims, ParamsBook
+from stream_app.engine.engine import Engine
 from stream_app.events import (
     ContactAbandoned,
     ContactAnswered,
     ContactResolved,
     ContactStarted,
+    Event,
+    SurveySubmitted,
 )
+from stream_app.kpi.formulas import ParamsBook
 from stream_app.metrics.kpi_counters import KpiCounters
 from stream_app.metrics.pipeline import PipelineMetrics
 
@@ -44,56 +47,13 @@ def measure(queues: int = 100, agents: int = 1000, repeats: int = 20) -> ScrapeR
     registry = CollectorRegistry()
     PipelineMetrics.create(registry)
     counters = KpiCounters.create(registry, ParamsBook())
+    engine = Engine(book=ParamsBook(), horizon_ms=48 * 3_600_000, contacts={}, customers={})
+    engine.on_counts = counters.count
     now = int(time.time() * 1000)
     for a in range(agents):
-        queue = f"q{a % queues}"
-        agent, team = f"agent{a}", f"team{a % 50}"
-        common: dict[str, Any] = {
-            "occurred_at_ms": now,
-            "contact_id": f"c{a}",
-            "queue": queue,
-            "channel": "voice",
-        }
-        counters._count_contact_event(
-            ContactStarted(event_id=f"s{a}", customer_id="x", **common), {}
-        )
-        counters._count_contact_event(
-            ContactAnswered(
-                event_id=f"a{a}", agent_id=agent, wait_seconds=12.0, team=team, **common
-            ),
-            {},
-        )
-        counters._count_contact_event(
-            ContactAbandoned(event_id=f"b{a}", wait_seconds=3.0, **common), {}
-        )
-        counters._count_contact_event(
-            ContactResolved(
-                event_id=f"r{a}",
-                customer_id="x",
-                agent_id=agent,
-                talk_seconds=200,
-                hold_seconds=10,
-                wrap_seconds=30,
-                resolved=True,
-                team=team,
-                **common,
-            ),
-            {},
-        )
-        for name in (
-            "csat_responses",
-            "csat_satisfied",
-            "nps_responses",
-            "nps_promoters",
-            "nps_detractors",
-            "fcr_issues",
-            "fcr_resolved_first",
-            "fcr_withdrawn",
-            "fcr_issues_retracted",
-            "fcr_resolved_first_retracted",
-            "fcr_withdrawn_retracted",
-        ):
-            counters._inc_agent(name, Dims(queue, "voice", agent, team))
+        for contact_id, events in _agent_contacts(a, queues, now).items():
+            engine.apply_contact_events(contact_id, events)
+            engine.apply_customer_events(f"x{a}", events)
     times = []
     body = b""
     for _ in range(repeats):
@@ -102,6 +62,67 @@ def measure(queues: int = 100, agents: int = 1000, repeats: int = 20) -> ScrapeR
         times.append(time.perf_counter() - t0)
     series = sum(1 for line in body.splitlines() if line and not line.startswith(b"#"))
     return ScrapeResult(queues, agents, series, len(body), statistics.median(times), max(times))
+
+
+def _agent_contacts(a: int, queues: int, now: int) -> dict[str, list[Event]]:
+    """One agent's contacts through the engine, so every family gets series: surveys before
+    the resolution (counted, then moved to the agent: ``_retracted``), an answered and an
+    abandoned contact, and a repeat that withdraws the first contact's FCR credit."""
+    queue, agent, team = f"q{a % queues}", f"agent{a}", f"team{a % 50}"
+    common: dict[str, Any] = {"queue": queue, "channel": "voice"}
+    c1, c2, c3 = f"c{a}", f"c{a}-b", f"c{a}-r"
+
+    def resolved(contact: str, n: int) -> ContactResolved:
+        return ContactResolved(
+            event_id=f"r{contact}",
+            occurred_at_ms=now + n,
+            contact_id=contact,
+            customer_id=f"x{a}",
+            agent_id=agent,
+            talk_seconds=200,
+            hold_seconds=10,
+            wrap_seconds=30,
+            resolved=True,
+            team=team,
+            **common,
+        )
+
+    surveys = [
+        SurveySubmitted(
+            event_id=f"v{m}{a}",
+            occurred_at_ms=now,
+            customer_id=f"x{a}",
+            metric=m,
+            score=9,
+            scale=10,
+            contact_id=c1,
+        )
+        for m in ("csat", "nps")
+    ]
+    return {
+        c1: [
+            ContactStarted(
+                event_id=f"s{a}", occurred_at_ms=now, contact_id=c1, customer_id=f"x{a}", **common
+            ),
+            *surveys,
+            ContactAnswered(
+                event_id=f"a{a}",
+                occurred_at_ms=now,
+                contact_id=c1,
+                agent_id=agent,
+                wait_seconds=12.0,
+                team=team,
+                **common,
+            ),
+            resolved(c1, 1),
+        ],
+        c2: [
+            ContactAbandoned(
+                event_id=f"b{a}", occurred_at_ms=now, contact_id=c2, wait_seconds=3.0, **common
+            )
+        ],
+        c3: [resolved(c3, 2)],
+    }
 
 
 def main(queues: int = 100, agents: int = 1000) -> None:

@@ -16,9 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from stream_app.engine.contributions import ParamsBook
 from stream_app.errors import UserError
-from stream_app.kpi.formulas import KpiParams
+from stream_app.kpi.formulas import KpiParams, ParamsBook
 
 TARGET_FIELDS: dict[str, str] = {
     "target_service_level": "service_level",

@@ -1,48 +1,39 @@
-"""What each contact and each customer contributes to the KPI counters, as a pure function.
+"""The one place an event becomes counts: what each contact and customer contributes.
 
 The engine keeps one state per contact (keyed by ``contact_id``) and one per customer (keyed by
-``customer_id``) in changelogged tables. The counters are never stored: they are the sum of
-``facts(state)`` over all states, so
+``customer_id``) in changelogged tables. The counters are never stored: they are the sum of the
+contributions of every state, spread over windows and dimensions by ``windows.Expander``, so
 
 - an event replayed after a crash changes nothing (its ``event_id`` is already in the state),
-- arrival order does not matter (facts are recomputed from the whole state, sorted by event
-  time: a survey before its contact's resolution, a repeat contact before the first one),
+- arrival order does not matter (contributions are recomputed from the whole state, sorted by
+  event time: a survey before its contact's resolution, a repeat contact before the first one),
 - after a restart or rebalance the counters are rebuilt exactly from the recovered states.
 
-A fact is ``(window_kind, window_start_ms, dim_kind, dim_value) -> {counter: amount}``. Durations
-are integer milliseconds in states and facts (``*_seconds_sum`` counters hold ms until the view
-converts them), so adding and later subtracting a contribution is exact.
+The window view and the Prometheus counters are both fed from the difference of a state's
+contributions before and after its events (``contribution_delta``), so they cannot disagree.
+Durations are integer milliseconds in states and contributions (``*_seconds_sum`` counters hold
+ms until the view or the metrics convert them), so adding and later subtracting one is exact.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from stream_app.engine.windows import UNKNOWN, Contribution
 from stream_app.kpi.formulas import (
     KpiParams,
+    ParamsBook,
     csat_satisfied,
-    day_start_ms,
     fcr_reason_matches,
     is_short_abandon,
-    next_day_start_ms,
     nps_class,
     within_fcr_lookback,
     within_service_level,
 )
 
-UNKNOWN = "(unknown)"
-"""Dimension value of a missing team, or an agent not known (yet)."""
-
-WINDOW_KINDS = ("day", "15m", "1m")
-"""Kept windows: local day (``timezone``/``day_reset``), 15-min tumbling, 1-min buckets (for the
-trailing 15 min and 1 h)."""
-
-WindowKey = tuple[str, int, str, str]
-"""(window_kind, window_start_ms, dim_kind, dim_value)."""
-Facts = dict[WindowKey, dict[str, int]]
 State = dict[str, Any]
 """A contact's or customer's state: plain JSON-able dicts and lists (stored with orjson)."""
 
@@ -56,67 +47,9 @@ class Dims:
     agent: str | None = None
     team: str | None = None
 
-    def pairs(self, with_agent: bool) -> Iterator[tuple[str, str]]:
-        yield "all", "all"
-        yield "queue", self.queue
-        yield "channel", self.channel
-        if with_agent and self.agent is not None:
-            yield "agent", self.agent
-            yield "team", self.team or UNKNOWN
-
-
-@dataclass(frozen=True)
-class ParamsBook:
-    """The deployment's KPI parameters and the queues that override them."""
-
-    default: KpiParams = field(default_factory=KpiParams)
-    queues: Mapping[str, KpiParams] = field(default_factory=dict)
-
-    def for_queue(self, queue: str | None) -> KpiParams:
-        """The parameters that apply to events of ``queue``."""
-        return self.queues.get(queue, self.default) if queue else self.default
-
-
-class DayStarts:
-    """``day_start_ms`` for one timezone and reset, remembering the days it has seen.
-
-    Exact, not approximate: every instant from a day's start (inclusive) to the next day's start
-    (exclusive) has that start, so a hit is the very value ``day_start_ms`` would compute. Days
-    are indexed by the UTC day numbers they overlap (a local day of 23 to 25 hours overlaps at
-    most three).
-    """
-
-    __slots__ = ("_days", "reset", "timezone")
-
-    def __init__(self, timezone: str, reset: str) -> None:
-        self.timezone = timezone
-        self.reset = reset
-        self._days: dict[int, list[tuple[int, int]]] = {}
-
-    def __call__(self, ts_ms: int) -> int:
-        for start, end in self._days.get(ts_ms // 86_400_000, ()):
-            if start <= ts_ms < end:
-                return start
-        start = day_start_ms(ts_ms, self.timezone, self.reset)
-        end = next_day_start_ms(ts_ms, self.timezone, self.reset)
-        if len(self._days) > 4096:  # years of days: a bound, never reached in practice
-            self._days.clear()
-        for utc_day in range(start // 86_400_000, (end - 1) // 86_400_000 + 1):
-            self._days.setdefault(utc_day, []).append((start, end))
-        return start
-
-
-Amounts = tuple[tuple[str, int], ...]
-Contribution = tuple[int, tuple[str, str, str | None, str | None], Amounts, bool]
-"""One contribution before it is spread over windows and dimensions:
-``(ts_ms, (queue, channel, agent, team), ((counter, amount), ...), with_agent)``.
-
-A state's facts are the expansion of its contributions, and expanding is linear, so when an
-event changes a state only the contributions that differ need to touch the counters."""
-
 
 class FactSink:
-    """Collects contributions; ``facts`` expands them to every window and dimension."""
+    """Collects a state's contributions (``windows.Expander`` spreads them over windows)."""
 
     def __init__(self, book: ParamsBook) -> None:
         self.book = book
@@ -131,64 +64,6 @@ class FactSink:
                 with_agent,
             )
         )
-
-    @property
-    def facts(self) -> Facts:
-        return Expander(self.book).expand(self.items)
-
-
-class Expander:
-    """Spreads contributions over every window kind and dimension (with cached day starts)."""
-
-    def __init__(self, book: ParamsBook) -> None:
-        self.book = book
-        self._default_day = DayStarts(book.default.timezone, book.default.day_reset)
-        self._queue_day: dict[str, DayStarts] = {}
-        for queue, params in book.queues.items():
-            same = (params.timezone, params.day_reset) == (
-                book.default.timezone,
-                book.default.day_reset,
-            )
-            self._queue_day[queue] = (
-                self._default_day if same else DayStarts(params.timezone, params.day_reset)
-            )
-
-    def expand(self, contributions: Iterable[Contribution], into: Facts | None = None) -> Facts:
-        """The facts of ``contributions`` (added to ``into`` when given)."""
-        facts: Facts = {} if into is None else into
-        default_day = self._default_day
-        queue_day = self._queue_day
-        for ts_ms, (queue, channel, agent, team), amounts, with_agent in contributions:
-            day = default_day(ts_ms)
-            own = queue_day.get(queue)
-            queue_start = day if own is None or own is default_day else own(ts_ms)
-            if with_agent and agent is not None:
-                pairs: tuple[tuple[str, str], ...] = (
-                    ("all", "all"),
-                    ("queue", queue),
-                    ("channel", channel),
-                    ("agent", agent),
-                    ("team", team or UNKNOWN),
-                )
-            else:
-                pairs = (("all", "all"), ("queue", queue), ("channel", channel))
-            # A queue with its own timezone/reset has its own "today", for the queue pair only:
-            # channel, agent, team and "all" span queues, so their day is the deployment's.
-            for kind, start in (
-                ("day", day),
-                ("15m", ts_ms - ts_ms % 900_000),
-                ("1m", ts_ms - ts_ms % 60_000),
-            ):
-                for dim_kind, dim_value in pairs:
-                    bucket_start = queue_start if kind == "day" and dim_kind == "queue" else start
-                    key = (kind, bucket_start, dim_kind, dim_value)
-                    bucket = facts.get(key)
-                    if bucket is None:
-                        facts[key] = dict(amounts)
-                    else:
-                        for name, amount in amounts:
-                            bucket[name] = bucket.get(name, 0) + amount
-        return facts
 
 
 def contribution_delta(
@@ -207,11 +82,6 @@ def contribution_delta(
 def _first_resolved(resolved: list[State]) -> State | None:
     """A contact's first resolved event: earliest occurred_at, ties by arrival."""
     return min(resolved, key=lambda r: r["t"]) if resolved else None
-
-
-def contact_facts(state: State, book: ParamsBook) -> Facts:
-    """Every counter contribution of one contact, spread over windows and dimensions."""
-    return Expander(book).expand(contact_contributions(state, book))
 
 
 def contact_contributions(state: State, book: ParamsBook) -> list[Contribution]:
@@ -312,11 +182,6 @@ def fcr_issues(state: State, book: ParamsBook) -> dict[str, Issue]:
         for i, (contact_id, h) in enumerate(handled)
         if issue_of[i] == i
     }
-
-
-def customer_facts(state: State, book: ParamsBook) -> Facts:
-    """A customer's contributions, spread over windows and dimensions."""
-    return Expander(book).expand(customer_contributions(state, book))
 
 
 def customer_contributions(state: State, book: ParamsBook) -> list[Contribution]:

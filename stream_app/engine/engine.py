@@ -20,10 +20,6 @@ from stream_app.engine.apply import (
     contact_waiting_since,
 )
 from stream_app.engine.contributions import (
-    Contribution,
-    Expander,
-    Facts,
-    ParamsBook,
     State,
     contact_contributions,
     contribution_delta,
@@ -31,13 +27,11 @@ from stream_app.engine.contributions import (
     customer_contributions,
 )
 from stream_app.engine.view import KpiView
+from stream_app.engine.windows import DAY, SPAN_MS, Contribution, Expander, Facts, kept_from
 from stream_app.events import Event
-from stream_app.kpi.formulas import KpiParams, month_start_ms, next_month_start_ms
+from stream_app.kpi.formulas import KpiParams, ParamsBook, month_start_ms, next_month_start_ms
 
 log = logging.getLogger(__name__)
-
-WINDOW_SPAN_MS = {"day": 25 * 3_600_000, "15m": 900_000, "1m": 60_000}
-"""Longest possible length of each window kind (a local day is up to 25 h across DST)."""
 
 
 @dataclass
@@ -72,9 +66,11 @@ class Engine:
     waiting: dict[str, tuple[str, str, int]] = field(default_factory=dict)
     """contact_id -> (queue, channel, started_at_ms) of contacts waiting now."""
     stats: EngineStats = field(default_factory=EngineStats)
-    on_change: Callable[[str, Event, bytes | None, State], None] | None = None
-    """Called after each applied event with (stage, event, old state bytes, new state): feeds
-    the all-time Prometheus counters."""
+    on_counts: Callable[[Sequence[Event], list[Contribution], list[Contribution]], None] | None = (
+        None
+    )
+    """Called after each state update with the events applied and the contributions it took
+    away and added (the view's own delta): feeds the all-time Prometheus counters."""
     expander: Expander = field(init=False)
     evictable: dict[str, dict[int, dict[str, int]]] = field(init=False)
     """stage -> partition -> key -> the state's newest occurred_at, for every state eviction
@@ -158,8 +154,8 @@ class Engine:
         raw = table.get(key)
         state: State = orjson.loads(raw) if raw else {}
         before = contributions(state, self.book) if state else []
-        hook = self.on_change
-        old: bytes | None = raw
+        hook = self.on_counts
+        applied_events: list[Event] = []
         applied = 0
         clock = self.clocks.get(slot, 0)
         for event in events:
@@ -167,18 +163,12 @@ class Engine:
                 if primary(event):
                     EngineStats.bump(self.stats.duplicate, event.event_type)
                 continue
-            if applied and hook is not None:
-                old = orjson.dumps(state)
             apply(state, event)
             applied += 1
             clock = max(clock, event.occurred_at_ms)
             if primary(event):
                 EngineStats.bump(self.stats.applied, event.event_type)
-            if hook is not None:
-                try:
-                    hook(stage, event, old, state)
-                except Exception:  # a metrics bug must never stop the KPI engine
-                    log.exception("on_change hook failed for event %s", event.event_id)
+                applied_events.append(event)
         if not applied:
             return 0, state
         table[key] = orjson.dumps(state)
@@ -186,8 +176,37 @@ class Engine:
         removed, added = contribution_delta(before, contributions(state, self.book))
         expand = self.expander.expand
         self.view.apply(expand(removed) if removed else None, expand(added) if added else None)
+        if hook is not None:
+            self._notify(hook, applied_events, removed, added)
         self._index(stage, partition, key, state)
         return applied, state
+
+    @staticmethod
+    def _notify(
+        hook: Callable[[Sequence[Event], list[Contribution], list[Contribution]], None],
+        events: Sequence[Event],
+        removed: list[Contribution],
+        added: list[Contribution],
+    ) -> None:
+        try:
+            hook(events, removed, added)
+        except Exception:  # a metrics bug must never stop the KPI engine
+            log.exception("on_counts hook failed for events %s", [e.event_id for e in events])
+
+    def count_late(self, event: Event) -> None:
+        """A late event (no window, no state): what it alone contributes, for the all-time
+        counters only. FCR needs the customer's history, so a late resolution has none."""
+        hook = self.on_counts
+        if hook is None:
+            return
+        state: State = {}
+        if contact_key(event) is not None:
+            apply_to_contact(state, event)
+            added = contact_contributions(state, self.book)
+        else:
+            apply_to_customer(state, event)
+            added = customer_contributions(state, self.book)
+        self._notify(hook, (event,), [], added)
 
     def _index(self, stage: str, partition: int, key: str, state: State) -> None:
         by_key = self.evictable[stage].setdefault(partition, {})
@@ -249,8 +268,7 @@ class Engine:
         """Drop windows that ended before the kept horizon of every partition."""
         if not self.clocks:
             return
-        cutoff = min(self.clocks.values()) - self.horizon_ms
-        self.view.prune({kind: cutoff - span for kind, span in WINDOW_SPAN_MS.items()})
+        self.view.prune(kept_from(min(self.clocks.values()), self.horizon_ms))
 
     def evict(self, partition: int | None = None) -> int:
         """Delete states that can no longer change a kept window (bounded memory).
@@ -258,7 +276,7 @@ class Engine:
         Only states of ``partition`` when given (a table delete writes its tombstone to the
         changelog partition of the event being processed).
         """
-        keep_ms = self.horizon_ms + WINDOW_SPAN_MS["day"]
+        keep_ms = self.horizon_ms + SPAN_MS[DAY]
         lookback_ms = 2 * int(self.params.fcr_lookback_s * 1000)
         evicted = 0
         for stage, table, extra_ms in (

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
-from stream_app.engine.contributions import Facts, WindowKey
+from stream_app.engine.windows import Facts, WindowKey
 from stream_app.kpi.formulas import COUNTER_NAMES
 
 MS_SUMS = frozenset({"answered_wait_seconds_sum", "handle_seconds_sum"})
 """Counters held as integer milliseconds inside the engine."""
-
-DIM_KINDS = ("all", "queue", "channel", "agent", "team")
 
 
 class KpiView:

@@ -4,8 +4,9 @@ Nothing here imports Faust or Kafka and nothing reads a clock: every function ta
 values and explicit epoch-millisecond timestamps, so the same code computes a live window, a
 replayed one and a unit-test example. The shape follows KPI-SPEC.md section 3:
 
-* per-event helpers decide how one event is classified (short abandon, within service level,
-  satisfied CSAT answer, NPS class, FCR match) and ``Counters.record_*`` applies that decision;
+* per-event rules decide how one event is classified (short abandon, within service level,
+  satisfied CSAT answer, NPS class, FCR match); ``stream_app.engine.contributions``, the one
+  place an event becomes counts, applies them;
 * ``Counters`` holds only numerators and denominators, so counters of any two windows, queues or
   workers can be added (ratios of sums, never sums of ratios);
 * the KPI functions turn counters into ratios (0..1, Prometheus base units), seconds or the NPS
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Literal, Self
 from zoneinfo import ZoneInfo
@@ -27,15 +28,14 @@ __all__ = [
     "COUNTER_NAMES",
     "KPI_NAMES",
     "LOWER_IS_BETTER",
-    "QUEUE_ONLY_COUNTERS",
     "Counters",
     "KpiName",
     "KpiParams",
     "KpiValues",
     "NpsClass",
+    "ParamsBook",
     "abandonment_ratio",
     "aht_seconds",
-    "as_percent",
     "asa_seconds",
     "compute_kpis",
     "crr_ratio",
@@ -150,6 +150,18 @@ class KpiParams:
         return value
 
 
+@dataclass(frozen=True)
+class ParamsBook:
+    """The deployment's KPI parameters and the queues that override them."""
+
+    default: KpiParams = field(default_factory=KpiParams)
+    queues: Mapping[str, KpiParams] = field(default_factory=dict)
+
+    def for_queue(self, queue: str | None) -> KpiParams:
+        """The parameters that apply to events of ``queue``."""
+        return self.queues.get(queue, self.default) if queue else self.default
+
+
 def meets_target(kpi: KpiName, value: float | None, params: KpiParams) -> bool | None:
     """Whether a KPI value meets its target; ``None`` when there is no data to judge."""
     if value is None:
@@ -207,22 +219,11 @@ def within_fcr_lookback(earlier_ms: int, later_ms: int, params: KpiParams) -> bo
     return 0 <= later_ms - earlier_ms <= params.fcr_lookback_s * 1000
 
 
-def _check_duration(name: str, seconds: float) -> None:
-    # One NaN or negative duration would poison a sum for the life of the changelog.
-    if not (math.isfinite(seconds) and seconds >= 0):
-        raise ValueError(f"{name} must be a finite number >= 0, got {seconds!r}")
-
-
 # --------------------------------------------------------------------------------------------
 # Counters
 # --------------------------------------------------------------------------------------------
 
 _FLOAT_COUNTERS = frozenset({"answered_wait_seconds_sum", "handle_seconds_sum"})
-
-# Spec: offered, abandons, service level and abandonment have no agent or team breakdown.
-QUEUE_ONLY_COUNTERS: frozenset[str] = frozenset(
-    {"offered", "answered_within_sl", "abandoned", "abandoned_short"}
-)
 
 
 @dataclass(slots=True)
@@ -258,67 +259,6 @@ class Counters:
     """Issues whose first handled contact resolved them."""
     fcr_withdrawn: int = 0
     """Credited issues that later saw a repeat in the look-back (each withdrawn once)."""
-
-    # -- recording one event -----------------------------------------------------------------
-
-    def record_offered(self) -> None:
-        """A ``contact.started`` event."""
-        self.offered += 1
-
-    def record_answered(self, wait_s: float, params: KpiParams) -> None:
-        """A ``contact.answered`` event: answered, ASA sum and the service-level numerator."""
-        _check_duration("wait_seconds", wait_s)
-        self.answered += 1
-        self.answered_wait_seconds_sum += wait_s
-        if within_service_level(wait_s, params):
-            self.answered_within_sl += 1
-
-    def record_abandoned(self, wait_s: float, params: KpiParams) -> None:
-        """A ``contact.abandoned`` event; short abandons are counted apart to leave the KPIs."""
-        _check_duration("wait_seconds", wait_s)
-        self.abandoned += 1
-        if is_short_abandon(wait_s, params):
-            self.abandoned_short += 1
-
-    def record_handled(self, talk_s: float, hold_s: float, wrap_s: float) -> None:
-        """A ``contact.resolved`` event: one handled contact and its handle time."""
-        _check_duration("talk_seconds", talk_s)
-        _check_duration("hold_seconds", hold_s)
-        _check_duration("wrap_seconds", wrap_s)
-        self.handled += 1
-        self.handle_seconds_sum += talk_s + hold_s + wrap_s
-
-    def record_csat(self, score: int, scale: int, params: KpiParams) -> None:
-        """A CSAT survey answer, judged on its own scale and summed per scale for the mean."""
-        satisfied = csat_satisfied(score, scale, params)
-        self.csat_responses += 1
-        if satisfied:
-            self.csat_satisfied += 1
-        if scale == 5:
-            self.csat_responses_5 += 1
-            self.csat_score_sum_5 += score
-        else:
-            self.csat_responses_10 += 1
-            self.csat_score_sum_10 += score
-
-    def record_nps(self, score: int) -> None:
-        """An NPS survey answer (0-10)."""
-        kind = nps_class(score)
-        self.nps_responses += 1
-        if kind == "promoter":
-            self.nps_promoters += 1
-        elif kind == "detractor":
-            self.nps_detractors += 1
-
-    def record_fcr_issue(self, resolved_first: bool) -> None:
-        """A new issue, credited when its first handled contact resolved it."""
-        self.fcr_issues += 1
-        if resolved_first:
-            self.fcr_resolved_first += 1
-
-    def record_fcr_withdrawal(self) -> None:
-        """A repeat in the look-back took a credited issue's credit back (call once per issue)."""
-        self.fcr_withdrawn += 1
 
     # -- combining and serializing ------------------------------------------------------------
 
@@ -439,11 +379,6 @@ def crr_ratio(active_at_start: int, retained: int) -> float | None:
     return _ratio(retained, active_at_start)
 
 
-def as_percent(x: float | None) -> float | None:
-    """A 0..1 ratio as a percentage for display; ``None`` stays "no data"."""
-    return None if x is None else x * 100
-
-
 @dataclass(frozen=True, slots=True)
 class KpiValues:
     """Every KPI computable from one ``Counters``; ``None`` means no data."""
@@ -469,7 +404,7 @@ def compute_kpis(counters: Counters, params: KpiParams | None = None) -> KpiValu
     ``params`` is accepted so callers hand over the queue's parameters in one place; every
     parameter has already been applied when the events were recorded, so none is read here.
     """
-    del params  # classification happened per event, in Counters.record_*
+    del params  # classification happened per event, in stream_app.engine.contributions
     return KpiValues(
         service_level=service_level_ratio(counters),
         abandonment=abandonment_ratio(counters),

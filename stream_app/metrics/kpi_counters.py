@@ -1,44 +1,30 @@
-"""All-time KPI counters for Prometheus, counted as the engine applies each event.
+"""All-time KPI counters for Prometheus, fed by the same contribution deltas as the window view.
 
 Monotonic counters of every numerator and denominator by queue and channel (and, in the
-``ccmon_agent_*`` families, by agent and team), so PromQL gives any window and grouping. They are
-incremented once per applied event (duplicates and replays never reach here), at the event's
-dimensions as known when it is applied; the JSON API's windows stay exact when a later event
-re-attributes a survey, these counters do not go back; surveys of a contact are counted once its
-resolution is known, so they carry its agent. See docs/metrics.md.
+``ccmon_agent_*`` families, by agent and team), so PromQL gives any window and grouping. The
+engine hands over what each state update took away and added (``engine.contributions``, the one
+place an event becomes counts): what is added goes to ``X_total``, what is taken away to
+``X_retracted_total`` (counters never go down), so ``X_total - X_retracted_total`` equals the sum
+of the API's windows. Only a survey (moved to its contact's agent when the resolution arrives)
+and an FCR issue (re-ordered by a late contact) are ever taken away. See docs/metrics.md.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from stream_app.engine.apply import survey_record as _survey_record
-from stream_app.engine.contributions import (
-    UNKNOWN,
-    Dims,
-    ParamsBook,
-    State,
-    fcr_issues,
-    survey_amounts,
-    survey_dims,
-)
-from stream_app.events import (
-    ContactAbandoned,
-    ContactAnswered,
-    ContactResolved,
-    ContactStarted,
-    CustomerStatus,
-    Event,
-    SurveySubmitted,
-)
-from stream_app.kpi.formulas import is_short_abandon, within_service_level
+from stream_app.engine.windows import UNKNOWN, Contribution
+from stream_app.events import ContactAbandoned, ContactAnswered, Event
+from stream_app.kpi.formulas import ParamsBook
 
 FCR_MEASURES = ("issues", "resolved_first", "withdrawn")
+FCR_COUNTERS = tuple(f"fcr_{n}" for n in FCR_MEASURES)
+NPS_COUNTERS = ("nps_responses", "nps_promoters", "nps_detractors")
 QUEUE_COUNTERS = (
     "offered",
     "answered",
@@ -48,10 +34,8 @@ QUEUE_COUNTERS = (
     "abandoned_short",
     "handled",
     "handle_seconds",
-    "nps_responses",
-    "nps_promoters",
-    "nps_detractors",
-    *(f"fcr_{n}{suffix}" for n in FCR_MEASURES for suffix in ("", "_retracted")),
+    *NPS_COUNTERS,
+    *FCR_COUNTERS,
 )
 AGENT_COUNTERS = (
     "answered",
@@ -60,14 +44,22 @@ AGENT_COUNTERS = (
     "handle_seconds",
     "csat_responses",
     "csat_satisfied",
-    "nps_responses",
-    "nps_promoters",
-    "nps_detractors",
-    *(f"fcr_{n}{suffix}" for n in FCR_MEASURES for suffix in ("", "_retracted")),
+    *NPS_COUNTERS,
+    *FCR_COUNTERS,
 )
 CSAT_COUNTERS = ("csat_responses", "csat_satisfied", "csat_score")
+RETRACTABLE = frozenset((*CSAT_COUNTERS, *NPS_COUNTERS, *FCR_COUNTERS))
+"""Counters whose contributions can move: their ``_retracted`` families always exist."""
+MS_COUNTERS = {
+    "answered_wait_seconds_sum": "answered_wait_seconds",
+    "handle_seconds_sum": "handle_seconds",
+}
+"""Contribution names in integer milliseconds -> the counter in seconds."""
 WAIT_BUCKETS = (5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0)
 OTHER_AGENTS = "(other)"
+QUEUE_LABELS = ["queue", "channel"]
+CSAT_LABELS = ["queue", "channel", "scale"]
+AGENT_LABELS = ["queue", "channel", "agent", "team"]
 
 
 @dataclass
@@ -75,14 +67,15 @@ class KpiCounters:
     """The KPI counter families of one worker, created against a registry passed in."""
 
     book: ParamsBook
-    queue: dict[str, Counter]
-    csat: dict[str, Counter]
-    agent: dict[str, Counter]
+    registry: CollectorRegistry
+    prefix: str
+    families: dict[tuple[str, str], Counter]
+    """(kind: queue | csat | agent, counter name with ``_retracted`` when so) -> family."""
     wait: Histogram
     lag: Gauge
     agent_metrics: bool = True
     max_agents: int = 5000
-    _agents_seen: set[str] | None = None
+    _agents_seen: set[str] = field(default_factory=set)
     _children: dict[tuple[str, str, tuple[str, ...]], Any] = field(default_factory=dict)
     """(family kind, counter name, label values) -> the labelled child: ``labels()`` costs
     more than the ``inc()`` itself, and a child once created lives as long as the family."""
@@ -97,29 +90,11 @@ class KpiCounters:
         max_agents: int = 5000,
         prefix: str = "ccmon",
     ) -> KpiCounters:
-        def counter(name: str, labels: list[str], scope: str) -> Counter:
-            return Counter(
-                f"{prefix}_{name}",
-                f"{name.replace('_', ' ')} ({scope}); docs/metrics.md",
-                labels,
-                registry=registry,
-            )
-
-        return cls(
+        counters = cls(
             book=book,
-            queue={n: counter(n, ["queue", "channel"], "per queue") for n in QUEUE_COUNTERS},
-            csat={
-                n: counter(n, ["queue", "channel", "scale"], "per queue and scale")
-                for n in CSAT_COUNTERS
-            },
-            agent=(
-                {
-                    n: counter(f"agent_{n}", ["queue", "channel", "agent", "team"], "per agent")
-                    for n in AGENT_COUNTERS
-                }
-                if agent_metrics
-                else {}
-            ),
+            registry=registry,
+            prefix=prefix,
+            families={},
             wait=Histogram(
                 f"{prefix}_wait_seconds",
                 "Wait before a contact was answered or abandoned.",
@@ -134,137 +109,98 @@ class KpiCounters:
             ),
             agent_metrics=agent_metrics,
             max_agents=max_agents,
-            _agents_seen=set(),
         )
+        kinds = {"queue": QUEUE_COUNTERS, "csat": CSAT_COUNTERS}
+        if agent_metrics:
+            kinds["agent"] = AGENT_COUNTERS
+        for kind, names in kinds.items():
+            for name in names:
+                counters._family(kind, name)
+                if name in RETRACTABLE:
+                    counters._family(kind, f"{name}_retracted")
+        return counters
+
+    def _family(self, kind: str, name: str) -> Counter:
+        """The family of ``name``; created on first use for a retraction nobody expected."""
+        family = self.families.get((kind, name))
+        if family is None:
+            labels, scope, full = {
+                "queue": (QUEUE_LABELS, "per queue", name),
+                "csat": (CSAT_LABELS, "per queue and scale", name),
+                "agent": (AGENT_LABELS, "per agent", f"agent_{name}"),
+            }[kind]
+            family = self.families[(kind, name)] = Counter(
+                f"{self.prefix}_{full}",
+                f"{name.replace('_', ' ')} ({scope}); docs/metrics.md",
+                labels,
+                registry=self.registry,
+            )
+        return family
 
     # -- counting ----------------------------------------------------------------------------
 
-    def on_change(self, stage: str, event: Event, old: bytes | None, new: State) -> None:
-        """Engine hook: count one applied event (and FCR changes of its customer)."""
-        self.lag.set(max(0.0, time.time() - event.occurred_at_ms / 1000))
-        if stage == "contact":
-            self._count_contact_event(event, new)
-            self._count_contact_surveys(event, old, new)
-        elif isinstance(event, ContactResolved):
-            self._count_fcr(orjson.loads(old) if old else {}, new)
-        elif isinstance(event, SurveySubmitted):
-            self._count_survey(new["surveys"][-1], None)
+    def count(
+        self,
+        events: Sequence[Event],
+        removed: Iterable[Contribution],
+        added: Iterable[Contribution],
+    ) -> None:
+        """Engine hook: one state update's applied events and its contribution delta."""
+        if events:
+            self.lag.set(max(0.0, time.time() - events[-1].occurred_at_ms / 1000))
+        for event in events:
+            if isinstance(event, ContactAnswered | ContactAbandoned):
+                outcome = "answered" if isinstance(event, ContactAnswered) else "abandoned"
+                self._child("wait", "", (event.queue, outcome)).observe(event.wait_seconds)
+        for contribution in removed:
+            self._count(contribution, "_retracted")
+        for contribution in added:
+            self._count(contribution, "")
 
-    def count_late(self, event: Event) -> None:
-        """A late event (no window, no state): count it at its own dimensions, all-time only.
+    def _count(self, contribution: Contribution, suffix: str) -> None:
+        _, (queue, channel, agent, team), amounts, with_agent = contribution
+        scale = next((n[15:] for n, _ in amounts if n.startswith("csat_responses_")), None)
+        agent_labels = self._agent_labels(queue, channel, agent, team) if with_agent else None
+        for name, amount in amounts:
+            value: float = amount
+            if name in MS_COUNTERS:
+                name, value = MS_COUNTERS[name], amount / 1000
+            elif name.startswith("csat_"):
+                if name.startswith("csat_responses_"):
+                    continue  # the scale label says it
+                if name.startswith("csat_score_sum_"):
+                    name = "csat_score"
+                self._inc("csat", name + suffix, (queue, channel, scale or "5"), value)
+                if agent_labels is not None and name in AGENT_COUNTERS:
+                    self._inc("agent", name + suffix, agent_labels, value)
+                continue
+            self._inc("queue", name + suffix, (queue, channel), value)
+            if agent_labels is not None and name in AGENT_COUNTERS:
+                self._inc("agent", name + suffix, agent_labels, value)
 
-        Surveys carry only their own fields (else ``(unknown)``); FCR needs the customer's
-        history, so a late resolved event counts as handled but not in FCR.
-        """
-        if isinstance(event, SurveySubmitted):
-            self._count_survey(_survey_record(event), None)
-        elif not isinstance(event, CustomerStatus):
-            self._count_contact_event(event, {})
+    def _agent_labels(
+        self, queue: str, channel: str, agent: str | None, team: str | None
+    ) -> tuple[str, ...] | None:
+        """Agent family labels; past ``max_agents`` distinct agents new ones share one series."""
+        if not self.agent_metrics or agent is None:
+            return None
+        if agent not in self._agents_seen:
+            if len(self._agents_seen) >= self.max_agents:
+                agent = OTHER_AGENTS
+            else:
+                self._agents_seen.add(agent)
+        return (queue, channel, agent, team or UNKNOWN)
+
+    def _inc(self, kind: str, name: str, labels: tuple[str, ...], amount: float) -> None:
+        if amount:
+            self._child(kind, name, labels).inc(amount)
+        elif (kind, name, labels) not in self._children:
+            self._child(kind, name, labels)  # a zero still makes the series exist
 
     def _child(self, kind: str, name: str, labels: tuple[str, ...]) -> Any:
         key = (kind, name, labels)
         child = self._children.get(key)
         if child is None:
-            family: Counter | Histogram
-            if kind == "wait":
-                family = self.wait
-            else:
-                family = {"queue": self.queue, "csat": self.csat, "agent": self.agent}[kind][name]
+            family = self.wait if kind == "wait" else self._family(kind, name)
             child = self._children[key] = family.labels(*labels)
         return child
-
-    def _inc(self, name: str, dims: Dims, amount: float = 1.0) -> None:
-        self._child("queue", name, (dims.queue, dims.channel)).inc(amount)
-
-    def _inc_agent(self, name: str, dims: Dims, amount: float = 1.0) -> None:
-        if not self.agent or dims.agent is None:
-            return
-        agent = dims.agent
-        seen = self._agents_seen if self._agents_seen is not None else set()
-        if agent not in seen:
-            if len(seen) >= self.max_agents:
-                agent = OTHER_AGENTS
-            else:
-                seen.add(agent)
-        labels = (dims.queue, dims.channel, agent, dims.team or UNKNOWN)
-        self._child("agent", name, labels).inc(amount)
-
-    def _count_contact_event(self, event: Event, state: State) -> None:
-        if isinstance(event, ContactStarted):
-            self._inc("offered", Dims(event.queue, event.channel))
-        elif isinstance(event, ContactAnswered):
-            dims = Dims(event.queue, event.channel, event.agent_id, event.team)
-            for name, amount in (("answered", 1.0), ("answered_wait_seconds", event.wait_seconds)):
-                self._inc(name, dims, amount)
-                self._inc_agent(name, dims, amount)
-            if within_service_level(event.wait_seconds, self.book.for_queue(event.queue)):
-                self._inc("answered_within_sl", dims)
-            self._child("wait", "", (event.queue, "answered")).observe(event.wait_seconds)
-        elif isinstance(event, ContactAbandoned):
-            dims = Dims(event.queue, event.channel)
-            self._inc("abandoned", dims)
-            if is_short_abandon(event.wait_seconds, self.book.for_queue(event.queue)):
-                self._inc("abandoned_short", dims)
-            self._child("wait", "", (event.queue, "abandoned")).observe(event.wait_seconds)
-        elif isinstance(event, ContactResolved):
-            dims = Dims(event.queue, event.channel, event.agent_id, event.team)
-            handle = event.talk_seconds + event.hold_seconds + event.wrap_seconds
-            for name, amount in (("handled", 1.0), ("handle_seconds", handle)):
-                self._inc(name, dims, amount)
-                self._inc_agent(name, dims, amount)
-
-    def _count_contact_surveys(self, event: Event, old: bytes | None, new: State) -> None:
-        """Count a contact's surveys once its resolution (and so its agent) is known.
-
-        A survey that arrives first waits for the resolved event, so the counters attribute it
-        as the JSON API does; surveys of a contact never resolved are not counted here.
-        """
-        if isinstance(event, SurveySubmitted) and new.get("resolved"):
-            self._count_survey(new["surveys"][-1], new)
-        elif isinstance(event, ContactResolved) and len(new.get("resolved", ())) == 1:
-            for survey in new.get("surveys", ()):
-                self._count_survey(survey, new)
-
-    def _count_survey(self, survey: State, contact: State | None) -> None:
-        dims = survey_dims(survey, contact)
-        amounts = survey_amounts(survey, self.book.for_queue(dims.queue))
-        if survey["m"] == "csat":
-            scale = str(survey.get("sc") or 5)
-            labels = (dims.queue, dims.channel, scale)
-            self._child("csat", "csat_responses", labels).inc()
-            self._child("csat", "csat_satisfied", labels).inc(amounts["csat_satisfied"])
-            self._child("csat", "csat_score", labels).inc(survey["s"])
-            self._inc_agent("csat_responses", dims)
-            self._inc_agent("csat_satisfied", dims, amounts["csat_satisfied"])
-            return
-        for name in ("nps_responses", "nps_promoters", "nps_detractors"):
-            self._inc(name, dims, amounts[name])
-            self._inc_agent(name, dims, amounts[name])
-
-    def _count_fcr(self, old: State, new: State) -> None:
-        """Count the change in a customer's issues, credits and withdrawals.
-
-        Contacts can arrive out of event-time order, so an earlier issue can turn out to be a
-        repeat: what goes away is counted in ``*_retracted_total`` (counters never go down),
-        and ``X_total - X_retracted_total`` is exact.
-        """
-        before = fcr_issues(old, self.book) if old else {}
-        after = fcr_issues(new, self.book)
-        for contact_id in before.keys() | after.keys():
-            was, now = before.get(contact_id), after.get(contact_id)
-            dims = (now or was).dims  # type: ignore[union-attr]  # one of them exists
-            for name, a, b in (
-                ("fcr_issues", was is not None, now is not None),
-                (
-                    "fcr_resolved_first",
-                    bool(was and was.resolved_first),
-                    bool(now and now.resolved_first),
-                ),
-                ("fcr_withdrawn", bool(was and was.withdrawn), bool(now and now.withdrawn)),
-            ):
-                if b and not a:
-                    self._inc(name, dims)
-                    self._inc_agent(name, dims)
-                elif a and not b:
-                    self._inc(f"{name}_retracted", dims)
-                    self._inc_agent(f"{name}_retracted", dims)

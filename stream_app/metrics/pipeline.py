@@ -16,7 +16,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from stream_app.engine.engine import Engine
-from stream_app.web.kpi_query import resolve_window
+from stream_app.engine.windows import resolve_window
 
 # `_created` series double the exposition and no query of ours reads them.
 disable_created_metrics()  # type: ignore[no-untyped-call]  # untyped in prometheus_client

@@ -11,8 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from stream_app.engine.contributions import ParamsBook
-from stream_app.kpi.formulas import KpiParams
+from stream_app.kpi.formulas import KpiParams, ParamsBook
 
 Status = Literal["ok", "warn", "bad", "none"]
 NO_CLOCK = "1970-01-01T00:00:00Z"

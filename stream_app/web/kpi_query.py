@@ -9,100 +9,29 @@ Kept free of faust and HTTP so it is tested directly.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from stream_app.engine.contributions import ParamsBook
 from stream_app.engine.engine import Engine
-from stream_app.engine.view import DIM_KINDS
+from stream_app.engine.windows import (
+    DIM_KINDS,
+    FILTERS,
+    BadQuery,
+    WindowSpec,
+    iso,
+    resolve_window,
+)
 from stream_app.kpi.formulas import (
     COUNTER_NAMES,
     Counters,
     KpiParams,
+    ParamsBook,
     compute_kpis,
     crr_ratio,
-    day_start_ms,
-    local_instant_ms,
-    next_day_start_ms,
-    parse_reset,
-    tumbling_start_ms,
 )
 
-WINDOWS = ("today", "15m", "1h", "day", "month")
-"""today: the local day now; 15m/1h: trailing (minute resolution) or, with start=, a 15-minute
-interval; day: date=YYYY-MM-DD; month: CRR of month=YYYY-MM (default: the running month)."""
-FILTERS = ("queue", "team", "agent", "channel")
-
-
-class BadQuery(ValueError):
-    """A query the API cannot answer; the message is returned with HTTP 400."""
-
-
-@dataclass(frozen=True)
-class WindowSpec:
-    """The window a query asked for, resolved to view buckets."""
-
-    name: str
-    kind: str
-    """View kind holding it: day, 15m or 1m."""
-    start_ms: int
-    end_ms: int
-    bucket_starts: tuple[int, ...]
-    trailing: bool
-
-
-def iso(ms: int, tz: str = "UTC") -> str:
-    """An instant as RFC 3339 in ``tz`` (UTC as ``Z``)."""
-    text = datetime.fromtimestamp(ms / 1000, ZoneInfo(tz)).isoformat()
-    return text.replace("+00:00", "Z")
-
-
-def _parse_instant(text: str) -> int:
-    try:
-        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise BadQuery(f"start: {text!r} is not an RFC 3339 time") from None
-    if parsed.tzinfo is None:
-        raise BadQuery(f"start: {text!r} needs an offset, e.g. Z")
-    return int(parsed.timestamp() * 1000)
-
-
-def resolve_window(query: Mapping[str, str], params: KpiParams, now_ms: int) -> WindowSpec:
-    """Turn ``window=...`` (+ ``start``/``date``) into buckets of the view."""
-    name = query.get("window", "today")
-    if name not in WINDOWS:
-        raise BadQuery(f"window: {name!r} is not one of {', '.join(WINDOWS)}")
-    if name == "today":
-        start = day_start_ms(now_ms, params.timezone, params.day_reset)
-        end = next_day_start_ms(now_ms, params.timezone, params.day_reset)
-        return WindowSpec(name, "day", start, end, (start,), trailing=False)
-    if name == "day":
-        text = query.get("date")
-        if not text:
-            raise BadQuery("window=day needs date=YYYY-MM-DD")
-        try:
-            day = date.fromisoformat(text)
-        except ValueError:
-            raise BadQuery(f"date: {text!r} is not YYYY-MM-DD") from None
-        start = local_instant_ms(day, parse_reset(params.day_reset), params.timezone)
-        end = next_day_start_ms(start, params.timezone, params.day_reset)
-        return WindowSpec(name, "day", start, end, (start,), trailing=False)
-    if name == "month":
-        return WindowSpec(name, "month", 0, 0, (), trailing=False)
-    minutes = 15 if name == "15m" else 60
-    if "start" in query:
-        if name != "15m":
-            raise BadQuery("start= addresses 15-minute intervals: use window=15m")
-        start = _parse_instant(query["start"])
-        if start != tumbling_start_ms(start, 900):
-            raise BadQuery(f"start: {query['start']} is not on a 15-minute boundary")
-        return WindowSpec(name, "15m", start, start + 900_000, (start,), trailing=False)
-    # Trailing: the last N whole-or-running minutes up to now, from 1-minute buckets.
-    current = tumbling_start_ms(now_ms, 60)
-    starts = tuple(current - i * 60_000 for i in range(minutes - 1, -1, -1))
-    return WindowSpec(name, "1m", starts[0], current + 60_000, starts, trailing=True)
+__all__ = ["BadQuery", "local_part", "merge_parts", "resolve_filter", "resolve_window"]
 
 
 def resolve_filter(query: Mapping[str, str]) -> tuple[str, str] | None:

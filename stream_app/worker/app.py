@@ -334,8 +334,8 @@ def create_app(
         agent_metrics=settings.agent_metrics,
         max_agents=settings.agent_metrics_max,
     )
-    engine.on_change = kpi_counters.on_change
-    intake.on_late = kpi_counters.count_late
+    engine.on_counts = kpi_counters.count
+    intake.on_late = engine.count_late
 
     app.batch_guard = guard = BatchGuard()
     on_produced = guard.on_produced

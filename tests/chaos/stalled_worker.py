@@ -11,8 +11,8 @@ import sys
 from collections.abc import Set
 from typing import Any
 
-from stream_app.worker import consumer as kafka_consumer
 from stream_app.cli import main
+from stream_app.worker import consumer as kafka_consumer
 
 DELIVER_FIRST = int(os.environ.get("STALL_AFTER_FETCHES", "3"))
 """Fetches that deliver records before the fetch path goes quiet."""

@@ -7,10 +7,9 @@ from typing import Any
 import orjson
 
 from stream_app.engine.apply import contact_key, customer_key
-from stream_app.engine.contributions import ParamsBook
 from stream_app.engine.engine import Engine
 from stream_app.events import Accepted, decode_event
-from stream_app.kpi.formulas import KpiParams
+from stream_app.kpi.formulas import KpiParams, ParamsBook
 from stream_app.worker.intake import LatenessGate
 from tests.comparison import compare, reference_rows
 from tests.datagen import generate

@@ -6,11 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from stream_app.engine.contributions import ParamsBook
 from stream_app.engine.engine import Engine
 from stream_app.errors import UserError
 from stream_app.events import Accepted, decode_event
-from stream_app.kpi.formulas import KpiParams
+from stream_app.kpi.formulas import KpiParams, ParamsBook
 from stream_app.settings import Settings
 from stream_app.web.kpi_query import BadQuery, local_part, merge_parts, resolve_window
 from tests.factories import event_bytes

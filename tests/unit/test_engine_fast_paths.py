@@ -8,9 +8,10 @@ import orjson
 import pytest
 from aiokafka.partitioner import murmur2 as aiokafka_murmur2
 
-from stream_app.engine.contributions import DayStarts, ParamsBook, contact_facts
+from stream_app.engine.contributions import contact_contributions
 from stream_app.engine.engine import Engine
-from stream_app.kpi.formulas import KpiParams, day_start_ms
+from stream_app.engine.windows import DayStarts, Expander
+from stream_app.kpi.formulas import KpiParams, ParamsBook, day_start_ms
 from stream_app.worker.partitioner import murmur2, partition_of
 from tests.factories import valid_event
 
@@ -70,6 +71,6 @@ def test_batch_apply_equals_one_by_one() -> None:
     state = orjson.loads(one.contacts["c"])
     nonzero = {
         key: {name: amount for name, amount in amounts.items() if amount}
-        for key, amounts in contact_facts(state, book).items()
+        for key, amounts in Expander(book).expand(contact_contributions(state, book)).items()
     }
     assert dict(one.view.items()) == {key: amounts for key, amounts in nonzero.items() if amounts}

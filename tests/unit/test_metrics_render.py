@@ -9,9 +9,8 @@ from prometheus_client import CollectorRegistry, Counter
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from stream_app.engine.contributions import ParamsBook
 from stream_app.engine.engine import Engine
-from stream_app.kpi.formulas import KpiParams
+from stream_app.kpi.formulas import KpiParams, ParamsBook
 from stream_app.metrics.pipeline import EngineCollector, render_metrics
 from tests.factories import valid_event
 

@@ -10,8 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
-from stream_app.engine.contributions import ParamsBook
-from stream_app.kpi.formulas import KpiParams
+from stream_app.kpi.formulas import KpiParams, ParamsBook
 from stream_app.settings import Settings
 from stream_app.wallboard.broadcast import Broadcaster
 from stream_app.wallboard.i18n import LABELS, LANGUAGES, language
