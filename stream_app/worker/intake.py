@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from stream_app.events import Accepted, Event, Rejected, decode_event
+from stream_app.events import Event, Rejected, decode_event
 from stream_app.metrics.pipeline import PipelineMetrics
 from stream_app.settings import Settings
 
@@ -34,6 +34,19 @@ class SourceRecord:
     timestamp_ms: int | None
     key: bytes | None
     value: bytes | None
+
+    @classmethod
+    def of_message(cls, message: Any) -> SourceRecord:
+        """The record of a faust ``Message`` (its timestamp is in seconds)."""
+        timestamp = message.timestamp
+        return cls(
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            timestamp_ms=int(timestamp * 1000) if timestamp else None,
+            key=message.key,
+            value=message.value,
+        )
 
 
 class Admitted(NamedTuple):
@@ -101,32 +114,9 @@ class Intake:
         self.type_of_topic = {t: e for e, t in self.settings.topics_by_type.items()}
         self.lateness = LatenessGate(self.settings.horizon_ms)
 
-    async def admit(self, record: SourceRecord) -> Event | None:
-        """The event if it is valid; otherwise dead-letter it, count it, and return None."""
-        self.metrics.events_consumed.labels(record.topic).inc()
-        result = decode_event(
-            record.value,  # type: ignore[arg-type]  # None (a tombstone) is rejected as not_json
-            expected_type=self.type_of_topic.get(record.topic),
-            kafka_timestamp_ms=record.timestamp_ms,
-            min_time_ms=self.settings.min_event_time_ms,
-        )
-        if isinstance(result, Rejected):
-            self.metrics.events_rejected.labels(result.reason.value).inc()
-            now_ms = time.time_ns() // 1_000_000
-            await self.send_deadletter(record.key, deadletter_value(record, result, now_ms))
-            return None
-        assert isinstance(result, Accepted)
-        event = result.event
-        self.metrics.events_accepted.labels(event.event_type).inc()
-        if not self.lateness.on_time((record.topic, record.partition), event.occurred_at_ms):
-            self.metrics.events_late.labels(event.event_type).inc()
-            if self.on_late is not None:
-                self.on_late(event)
-            return None
-        return event
-
     async def admit_batch(self, records: Iterable[SourceRecord]) -> list[Admitted]:
-        """``admit`` for many records, in order; the metrics are counted once per batch."""
+        """Valid, on-time events of ``records``, in order; invalid ones are dead-lettered,
+        late ones counted in the all-time counters only. Metrics are counted once per batch."""
         consumed: Counter[str] = Counter()
         accepted: Counter[str] = Counter()
         rejected: Counter[str] = Counter()

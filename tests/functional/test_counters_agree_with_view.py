@@ -1,16 +1,19 @@
-"""Prometheus counters and the window view come from one classifier, so they must agree.
+"""The window view, the Prometheus counters and the API come from one classifier: they agree.
 
 The hard generated stream (surveys before their contact's resolution, repeat contacts that
 re-order FCR issues, duplicates, shuffled arrival) is applied through the engine with the
 worker's Prometheus counters attached. For every queue, channel, agent and team, and every
-counter, ``X_total - X_retracted_total`` must equal the sum of the view's day windows, and the
-retractions must really happen (else the test would not test the moving surveys).
+counter, ``X_total - X_retracted_total`` and the API's day answers (``window=day&date=...``)
+must equal the sum of the view's day windows, and the retractions must really happen (else the
+test would not test the moving surveys).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
@@ -22,6 +25,7 @@ from stream_app.events import Accepted, ContactAnswered, decode_event
 from stream_app.kpi import COUNTER_NAMES
 from stream_app.kpi.formulas import KpiParams, ParamsBook
 from stream_app.metrics.kpi_counters import AGENT_COUNTERS, KpiCounters
+from stream_app.web.kpi_query import local_part, merge_parts
 from tests.datagen import generate
 from tests.factories import valid_event
 
@@ -63,6 +67,26 @@ def net_totals(registry: CollectorRegistry) -> dict[tuple[str, str, str], float]
     return net
 
 
+def api_totals(engine: Engine, days: list[int]) -> dict[tuple[str, str, str], float]:
+    """(counter, dim kind, dim value) -> the API's counters summed over the given days."""
+    totals: dict[tuple[str, str, str], float] = defaultdict(float)
+    zone = ZoneInfo(PARAMS.timezone)
+    now_ms = engine.clock_ms
+    for start in days:
+        day = datetime.fromtimestamp(start / 1000, zone).date().isoformat()
+        query = {"window": "day", "date": day, "breakdown": "all"}
+        answer = merge_parts([local_part(engine, query, now_ms)], query, engine.book, now_ms)
+        rows = [("all", "all", answer["overall"])] + [
+            (kind, value, entry)
+            for kind, by_value in answer["breakdown"].items()
+            for value, entry in by_value.items()
+        ]
+        for kind, value, entry in rows:
+            for counter, amount in entry["counters"].items():
+                totals[(counter, kind, value)] += amount
+    return totals
+
+
 def run(events: list[dict[str, Any]]) -> tuple[Engine, CollectorRegistry]:
     registry = CollectorRegistry()
     book = ParamsBook(PARAMS)
@@ -87,12 +111,14 @@ def test_prometheus_net_counters_equal_the_view_for_every_dimension(order: str) 
     engine, registry = run(events)
     net = net_totals(registry)
     days = engine.view.starts("day")
+    api = api_totals(engine, list(days))
     compared = 0
     for dim in ("all", *DIMS):
         values = {v for start in days for v in engine.view.dim_values("day", start, dim)}
         for value in values:
             view = engine.view.counters("day", days, dim, value)
             for counter in COUNTER_NAMES:
+                assert api[(counter, dim, value)] == pytest.approx(view[counter], abs=1e-6)
                 family, fixed = prometheus_name(counter)
                 if dim in ("agent", "team") and (family not in AGENT_COUNTERS or fixed):
                     continue
