@@ -1,48 +1,29 @@
-"""HTTP views of the worker: Prometheus exposition, a health probe and the JSON API."""
+"""HTTP views of the worker: Prometheus exposition, a health probe, the JSON API, the wallboard.
+
+The last step of the data's path (expose): everything here reads the engine's view through
+:class:`stream_app.web.host.WorkerHost` and never imports the worker.
+"""
 
 from __future__ import annotations
 
-import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from stream_app.metrics.pipeline import render_metrics
+from stream_app.wallboard.broadcast import Broadcaster
+from stream_app.web.cluster import gather_parts
+from stream_app.web.host import WorkerHost
 from stream_app.web.kpi_query import BadQuery, local_part, merge_parts
-
-if TYPE_CHECKING:
-    from stream_app.worker.app import CcmonApp
+from stream_app.web.wallboard import register_wallboard
 
 
-async def gather_parts(app: CcmonApp, query: dict[str, str], now_ms: int) -> list[dict[str, Any]]:
-    """Every worker's part of the answer: ours computed here, the others' over HTTP."""
-    own = str(app.conf.canonical_url).rstrip("/")
-    peers = {str(url).rstrip("/") for url in app.router.tables_metadata()} - {own}
-    owned = app.owns(app.customer_topic_name)
-    parts = [local_part(app.engine, query, now_ms, owned)]
-    if not peers:
-        return parts
-    params = {**query, "local": "1", "at": str(now_ms)}
-    timeout = aiohttp.ClientTimeout(total=5)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
-
-        async def fetch(url: str) -> dict[str, Any]:
-            async with session.get(f"{url}/api/kpis", params=params) as response:
-                response.raise_for_status()
-                part: dict[str, Any] = await response.json()
-                return part
-
-        parts += await asyncio.gather(*(fetch(url) for url in sorted(peers)))
-    return parts
-
-
-def register_views(app: CcmonApp) -> None:
-    """Attach ``/metrics``, ``/healthz``, ``/api/kpis`` and the wallboard to the web server."""
-    from stream_app.web.wallboard import register_wallboard
-
-    app.wallboard = register_wallboard(app)
+def register_views(app: WorkerHost) -> Broadcaster:
+    """Attach ``/metrics``, ``/healthz``, ``/api/kpis`` and the wallboard to the web server;
+    returns the wallboard's broadcaster."""
+    broadcaster = register_wallboard(app)
 
     @app.page("/metrics")
     class MetricsView(faust.web.View):
@@ -87,3 +68,5 @@ def register_views(app: CcmonApp) -> None:
                 return self.json({"error": str(exc)}, status=400)
             except aiohttp.ClientError as exc:
                 return self.json({"error": f"a peer worker did not answer: {exc}"}, status=503)
+
+    return broadcaster

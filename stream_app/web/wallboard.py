@@ -8,8 +8,9 @@ Server-Sent Events whenever it changes (docs/wallboard.md).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import faust
 import orjson
@@ -18,9 +19,9 @@ from aiohttp import web as aioweb
 from stream_app.wallboard.broadcast import Board, Broadcaster
 from stream_app.wallboard.i18n import LABELS, LANGUAGES, language
 from stream_app.wallboard.model import build_board
-
-if TYPE_CHECKING:
-    from stream_app.worker.app import CcmonApp
+from stream_app.web.cluster import gather_parts
+from stream_app.web.host import WorkerHost
+from stream_app.web.kpi_query import merge_parts
 
 STATIC_TYPES = {".js": "text/javascript", ".css": "text/css"}
 KEEPALIVE_S = 15.0
@@ -65,25 +66,30 @@ def render_page(query: Any) -> str:
     return page
 
 
-def register_wallboard(app: CcmonApp) -> Broadcaster:
-    """Attach the wallboard's pages to the worker's web server; returns the broadcaster."""
-    from stream_app.web.kpi_query import merge_parts
-    from stream_app.web.views import gather_parts  # web imports this module
+def board_builder(host: WorkerHost) -> Callable[[], Awaitable[Board]]:
+    """The board of the whole cluster now: today's and the last 15 minutes' KPIs."""
 
     async def build() -> Board:
-        now_ms = app.engine.reference_ms()
+        now_ms = host.engine.reference_ms()
         today_q = {"window": "today"}
         recent_q = {"window": "15m"}
         today_parts, recent_parts = await asyncio.gather(
-            gather_parts(app, today_q, now_ms), gather_parts(app, recent_q, now_ms)
+            gather_parts(host, today_q, now_ms), gather_parts(host, recent_q, now_ms)
         )
-        book = app.engine.book
+        book = host.engine.book
         today = merge_parts(today_parts, today_q, book, now_ms)
         recent = merge_parts(recent_parts, recent_q, book, now_ms)
         return build_board(today, recent, book, now_ms)
 
+    return build
+
+
+def register_wallboard(host: WorkerHost) -> Broadcaster:
+    """Attach the wallboard's pages to the worker's web server; returns the broadcaster."""
+    build = board_builder(host)
+
     def version() -> int:
-        stats = app.engine.stats
+        stats = host.engine.stats
         return sum(stats.applied.values()) + sum(stats.duplicate.values())
 
     broadcaster = Broadcaster(build, version)
@@ -91,16 +97,21 @@ def register_wallboard(app: CcmonApp) -> Broadcaster:
     async def close_streams(_: aioweb.Application) -> None:
         await broadcaster.stop()
 
-    app.web.web_app.on_shutdown.append(close_streams)  # type: ignore[attr-defined]  # aiohttp driver
+    host.web.web_app.on_shutdown.append(close_streams)
+    _register_page(host)
+    _register_board(host, build, broadcaster)
+    return broadcaster
 
-    @app.page("/wallboard")
+
+def _register_page(host: WorkerHost) -> None:
+    @host.page("/wallboard")
     class WallboardPage(faust.web.View):
         """The page a TV opens (language and layout from the query)."""
 
         async def get(self, request: Any) -> Any:
             return self.html(render_page(request.query))
 
-    @app.page("/")
+    @host.page("/")
     class Root(faust.web.View):
         """The wallboard is what a person opening the worker's address wants to see."""
 
@@ -108,7 +119,7 @@ def register_wallboard(app: CcmonApp) -> Broadcaster:
             query = f"?{request.query_string}" if request.query_string else ""
             raise aioweb.HTTPFound("/wallboard" + query)
 
-    @app.page("/wallboard/static/{name}")
+    @host.page("/wallboard/static/{name}")
     class Static(faust.web.View):
         """The page's script and style sheet (packaged with the code)."""
 
@@ -122,43 +133,50 @@ def register_wallboard(app: CcmonApp) -> Broadcaster:
                 return self.json({"error": f"no such file: {name}"}, status=404)
             return self.bytes(body, content_type=STATIC_TYPES[suffix])
 
-    @app.page("/api/wallboard")
+
+def _register_board(
+    host: WorkerHost, build: Callable[[], Awaitable[Board]], broadcaster: Broadcaster
+) -> None:
+    @host.page("/api/wallboard")
     class BoardView(faust.web.View):
         """The board once, as JSON (for scripts, and to compare with the page)."""
 
         async def get(self, request: Any) -> Any:
             return self.json(await build())
 
-    @app.page("/api/wallboard/stream")
+    @host.page("/api/wallboard/stream")
     class BoardStream(faust.web.View):
         """Server-Sent Events: one ``data:`` line with the board whenever it changes."""
 
         async def get(self, request: Any) -> Any:
-            response = aioweb.StreamResponse(
-                headers={
-                    "Content-Type": "text/event-stream",
-                    "Cache-Control": "no-cache",
-                    "X-Accel-Buffering": "no",
-                }
-            )
-            await response.prepare(request)
-            queue = broadcaster.subscribe()
-            try:
-                await response.write(b"retry: 2000\n\n")
-                while True:
-                    try:
-                        data = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_S)
-                    except TimeoutError:
-                        await response.write(b": keep-alive\n\n")
-                        continue
-                    if not data:  # the worker is stopping
-                        break
-                    await response.write(b"data: " + data + b"\n\n")
-                await response.write_eof()
-            except ConnectionResetError:
-                pass  # the viewer went away
-            finally:
-                broadcaster.unsubscribe(queue)
-            return response
+            return await stream_board(request, broadcaster)
 
-    return broadcaster
+
+async def stream_board(request: Any, broadcaster: Broadcaster) -> aioweb.StreamResponse:
+    """Push the board to one viewer until it goes away or the worker stops."""
+    response = aioweb.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",
+        }
+    )
+    await response.prepare(request)
+    queue = broadcaster.subscribe()
+    try:
+        await response.write(b"retry: 2000\n\n")
+        while True:
+            try:
+                data = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_S)
+            except TimeoutError:
+                await response.write(b": keep-alive\n\n")
+                continue
+            if not data:  # the worker is stopping
+                break
+            await response.write(b"data: " + data + b"\n\n")
+        await response.write_eof()
+    except ConnectionResetError:
+        pass  # the viewer went away
+    finally:
+        broadcaster.unsubscribe(queue)
+    return response

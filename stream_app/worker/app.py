@@ -213,7 +213,7 @@ def create_app(
     contacts.on_recover(rebuild_view)
     customers.on_recover(rebuild_view)
     app.timer(LIVENESS_EVERY_S)(app.watch_liveness)
-    register_views(app)
+    app.wallboard = register_views(app)
     return app
 
 
