@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -208,6 +207,7 @@ def run(
     terminal shows the simulator's status line.
     """
     from stream_app.devstack import stack as devstack
+    from stream_app.devstack.procs import stop_process
 
     settings = _settings(ctx)
     steps = devstack.up(settings)
@@ -255,13 +255,7 @@ def run(
         click.echo("\nstopping ...")
     finally:
         for p in reversed(procs):  # the simulator first, so the worker sees its last events
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-            try:
-                p.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+            stop_process(p, 30.0)
         if started_stack and not keep_stack:
             click.echo("stopped: " + ", ".join(devstack.down(settings)))
 

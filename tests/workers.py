@@ -24,6 +24,7 @@ import httpx
 import orjson
 from prometheus_client.parser import text_string_to_metric_families
 
+from stream_app.devstack.procs import stop_process
 from stream_app.settings import Settings
 from tests.offsets import lag
 
@@ -152,14 +153,7 @@ class WorkerProcess:
 
     def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 60.0) -> int:
         """Send ``sig``; SIGKILL after ``timeout_s``; the exit code."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
+        return stop_process(self.proc, timeout_s, sig=sig)
 
 
 def home_sharing_jars(home: Path, settings: Settings) -> Path:

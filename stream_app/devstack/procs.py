@@ -3,6 +3,9 @@
 Each service is a plain child process in its own session (so Ctrl-C in a terminal does not
 reach it), its output in a log file, its pid in a pid file. Starting twice finds the running
 one; a port held by something else is one clear error.
+
+:func:`stop_process` is the one SIGTERM-then-SIGKILL stop of the project: the stack's services,
+the main job's worker and simulator, the benchmark's and the tests' child processes.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, overload
 
 from stream_app.errors import UserError
 
@@ -42,6 +46,121 @@ def pid_alive(pid: int) -> bool:
     except OSError:
         return True
     return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def group_alive(pgid: int) -> bool:
+    """True when process group ``pgid`` has a member that is not a zombie."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return True  # the group exists; without /proc its zombies cannot be told apart
+    for stat in proc.glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[-1].split()
+        except OSError:
+            continue  # exited while we looked
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            return True
+    return False
+
+
+class _Leader:
+    """The process to stop, a :class:`subprocess.Popen` or a pid, reaped when it is our child."""
+
+    def __init__(self, target: subprocess.Popen[Any] | int) -> None:
+        self.popen = target if isinstance(target, subprocess.Popen) else None
+        self.pid = target.pid if isinstance(target, subprocess.Popen) else target
+        self.status: int | None = None
+        self._ours = self.popen is None  # a bare pid: ours until waitpid says otherwise
+        self._gone = False
+
+    def gone(self) -> bool:
+        if self._gone:
+            return True
+        if self.popen is not None:
+            self.status = self.popen.poll()
+            self._gone = self.status is not None
+        elif self._ours:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                self._ours = False
+                return self.gone()
+            if pid:
+                self.status, self._gone = os.waitstatus_to_exitcode(status), True
+        else:
+            self._gone = not pid_alive(self.pid)
+        return self._gone
+
+
+def _wait(gone: Callable[[], bool], timeout_s: float | None) -> bool:
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    while not gone():
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+@overload
+def stop_process(
+    target: subprocess.Popen[Any], grace_s: float, *, sig: int = ..., group: bool = ...
+) -> int: ...
+
+
+@overload
+def stop_process(
+    target: int, grace_s: float, *, sig: int = ..., group: bool = ...
+) -> int | None: ...
+
+
+def stop_process(
+    target: subprocess.Popen[Any] | int,
+    grace_s: float,
+    *,
+    sig: int = signal.SIGTERM,
+    group: bool = False,
+) -> int | None:
+    """Send ``sig`` (SIGTERM), then SIGKILL if it is still there after ``grace_s``, and wait
+    until it has gone. Nothing is sent to a process that has already exited.
+
+    ``target`` is a :class:`subprocess.Popen` or a pid. With ``group``, the signals go to its
+    process group (``target`` must lead it, e.g. started with ``start_new_session``), and the
+    stop waits for every member of the group, not only the leader: one still there after the
+    grace gets the SIGKILL too. Returns the exit status as ``Popen.returncode`` gives it
+    (negative: killed by that signal), or None when ``target`` is a pid that is not our child
+    (its status is its parent's to read).
+    """
+    leader = _Leader(target)
+
+    def gone() -> bool:
+        return leader.gone() and not (group and group_alive(leader.pid))
+
+    def send(signum: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            if group:
+                os.killpg(leader.pid, signum)
+            elif leader.popen is not None:
+                leader.popen.send_signal(signum)  # never a reused pid: Popen checks first
+            else:
+                os.kill(leader.pid, signum)
+
+    if gone():
+        return leader.status
+    if group and not leader.gone():
+        with contextlib.suppress(ProcessLookupError):
+            if os.getpgid(leader.pid) != leader.pid:
+                raise ValueError(f"pid {leader.pid} does not lead a process group")
+    send(sig)
+    if not _wait(gone, grace_s):
+        send(signal.SIGKILL)
+        _wait(gone, None)
+    return leader.status
 
 
 def tail(path: Path, lines: int = 3) -> str:
@@ -137,23 +256,15 @@ class Service:
         )
 
     def stop(self, timeout_s: float = 30.0, sig: int = signal.SIGTERM) -> bool:
-        """``sig`` (SIGTERM), then SIGKILL after ``timeout_s``; True when something was
-        stopped."""
+        """``sig`` (SIGTERM) to the service's process group, then SIGKILL after ``timeout_s``;
+        True when something was stopped."""
         pid = self.pid()
         if pid is None:
             return False
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, sig)
-        deadline = time.monotonic() + timeout_s
-        while pid_alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if pid_alive(pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGKILL)
-            while pid_alive(pid):
-                time.sleep(0.05)
-        # Reap it if it is our child (stack started in this same process, e.g. by pytest).
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)
+        try:
+            stop_process(pid, timeout_s, sig=sig, group=True)
+        except ValueError:  # a reused pid: ours led its own group (start_new_session)
+            self.pid_file.unlink(missing_ok=True)
+            return False
         self.pid_file.unlink(missing_ok=True)
         return True
