@@ -324,9 +324,9 @@ def worker_down(config: KpiTargets) -> Alert:
 def pipeline_stalled(config: KpiTargets) -> Alert:
     """A worker accepts valid events but its engine applies none."""
     w = config.pipeline.stalled_window
-    accepted = sum_increase("ccmon_events_accepted_total", w, by="instance")
-    applied = sum_increase("ccmon_events_applied_total", w, by="instance")
-    duplicate = sum_increase("ccmon_events_duplicate_total", w, by="instance")
+    accepted = sum_increase("ccmon_events_accepted_total", w, by=("instance",))
+    applied = sum_increase("ccmon_events_applied_total", w, by=("instance",))
+    duplicate = sum_increase("ccmon_events_duplicate_total", w, by=("instance",))
     return Alert(
         name="CcmonPipelineStalled",
         expr=f"{accepted} > 0\nunless on(instance)\n(\n  {applied} > 0\n  or\n  {duplicate} > 0\n)",

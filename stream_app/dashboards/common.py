@@ -20,6 +20,8 @@ from grafana_foundation_sdk.models import dashboard as dashboard_model
 from grafana_foundation_sdk.models import prometheus as prometheus_model
 from grafana_foundation_sdk.models import units
 
+from stream_app.alerting.promql import number
+
 # -- the datasource ------------------------------------------------------------------------------
 
 DATASOURCE_UID = "ccmon-prometheus"
@@ -196,11 +198,6 @@ KPIS: dict[str, Kpi] = {
         ),
     )
 }
-
-
-def number(value: float) -> str:
-    """A float as PromQL writes it: ``0.8``, ``30``, ``-5``."""
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
 
 
 # -- queries and panels --------------------------------------------------------------------------

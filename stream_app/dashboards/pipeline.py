@@ -10,6 +10,7 @@ from __future__ import annotations
 from grafana_foundation_sdk.models import dashboard as dashboard_model
 from grafana_foundation_sdk.models import units
 
+from stream_app.alerting.promql import divide, zero_fill
 from stream_app.dashboards import promql
 from stream_app.dashboards.common import (
     BAD,
@@ -129,13 +130,11 @@ def build() -> dashboard_model.Dashboard:
     )
     total = promql.Scope(window="$__range", by=())
     consumed = promql.increase("ccmon_events_consumed_total", total)
-    rejected = promql.zero_fill(
-        promql.increase("ccmon_events_rejected_total", total), consumed, total
-    )
+    rejected = zero_fill(promql.increase("ccmon_events_rejected_total", total), consumed, total.by)
     grid.add(
         stat_panel(
             "Dead-letter ratio",
-            [query(promql.ratio(rejected, consumed), "rejected", instant=True)],
+            [query(divide(rejected, consumed), "rejected", instant=True)],
             unit=units.PercentUnit,
             steps=[
                 dashboard_model.Threshold(value=None, color=GOOD),
