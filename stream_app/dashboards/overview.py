@@ -14,13 +14,14 @@ from grafana_foundation_sdk.builders import timeseries
 from grafana_foundation_sdk.models import dashboard as dashboard_model
 from grafana_foundation_sdk.models import units
 
+from stream_app.alerting.config import KpiTargets
 from stream_app.dashboards import promql
 from stream_app.dashboards.common import (
     ALL_QUEUES_LEGEND,
-    KPIS,
     Grid,
     assemble,
     kpi_timeseries,
+    kpis,
     link,
     new_dashboard,
     query,
@@ -57,15 +58,16 @@ VOLUMES: tuple[tuple[str, str], ...] = (
 )
 
 
-def build() -> dashboard_model.Dashboard:
-    """The overview dashboard model."""
+def build(config: KpiTargets) -> dashboard_model.Dashboard:
+    """The overview dashboard model, drawn against the targets of ``config``."""
+    by_key = kpis(config)
     scope = promql.Scope(MATCHERS, WINDOW, ("queue",))
     drill = [link("Drill down into ${__field.labels.queue}", DRILLDOWN_URL)]
     exprs = dict(KPI_PANELS)
 
     def kpi(key: str) -> timeseries.Panel:
         return kpi_timeseries(
-            KPIS[key],
+            by_key[key],
             exprs[key](scope),
             exprs[key](scope.grouped()),
             legend="{{queue}}",

@@ -10,14 +10,13 @@ from __future__ import annotations
 from grafana_foundation_sdk.models import dashboard as dashboard_model
 from grafana_foundation_sdk.models import units
 
+from stream_app.alerting.config import KpiTargets
 from stream_app.alerting.promql import divide, zero_fill
 from stream_app.dashboards import promql
 from stream_app.dashboards.common import (
     BAD,
-    DEAD_LETTER_RATIO_WARN,
     GOOD,
     NEUTRAL,
-    PROCESSING_LAG_WARN_S,
     Grid,
     assemble,
     new_dashboard,
@@ -29,8 +28,6 @@ from stream_app.dashboards.common import (
 UID = "ccmon-pipeline"
 TITLE = "ccmon pipeline health"
 
-JOB = "ccmon"
-"""Prometheus job of the workers (deploy/prometheus/prometheus.yml)."""
 WINDOW = "$__rate_interval"
 
 FLOWS: tuple[tuple[str, str, str, str], ...] = (
@@ -68,20 +65,21 @@ FLOWS: tuple[tuple[str, str, str, str], ...] = (
 )
 
 
-def build() -> dashboard_model.Dashboard:
-    """The pipeline-health dashboard model."""
+def build(config: KpiTargets) -> dashboard_model.Dashboard:
+    """The pipeline-health dashboard model: job and warning levels from ``config.pipeline``."""
+    job, lag_warn = config.pipeline.job, config.pipeline.processing_lag_seconds
     grid = Grid()
     grid.row("Workers")
     grid.add(
         stat_panel(
             "Workers up",
-            [query(f'sum(up{{job="{JOB}"}})', "up", instant=True)],
+            [query(f'sum(up{{job="{job}"}})', "up", instant=True)],
             unit=units.NoUnit,
             steps=[
                 dashboard_model.Threshold(value=None, color=BAD),
                 dashboard_model.Threshold(value=1, color=GOOD),
             ],
-            description=f'Workers Prometheus scrapes successfully (up{{job="{JOB}"}}).',
+            description=f'Workers Prometheus scrapes successfully (up{{job="{job}"}}).',
             decimals=0,
         ),
         4,
@@ -94,7 +92,7 @@ def build() -> dashboard_model.Dashboard:
             unit=units.Seconds,
             steps=[
                 dashboard_model.Threshold(value=None, color=GOOD),
-                dashboard_model.Threshold(value=PROCESSING_LAG_WARN_S, color=BAD),
+                dashboard_model.Threshold(value=lag_warn, color=BAD),
             ],
             description="Wall clock minus occurred_at of the last applied event, worst worker. "
             "Large while replaying history; over 60 s live, the wallboard is behind.",
@@ -120,7 +118,7 @@ def build() -> dashboard_model.Dashboard:
             unit=units.Seconds,
             steps=[
                 dashboard_model.Threshold(value=None, color=GOOD),
-                dashboard_model.Threshold(value=PROCESSING_LAG_WARN_S, color=BAD),
+                dashboard_model.Threshold(value=lag_warn, color=BAD),
             ],
             description="Wall clock minus the event-time clock: how far the newest event "
             "applied is behind now (grows when no events arrive).",
@@ -138,7 +136,7 @@ def build() -> dashboard_model.Dashboard:
             unit=units.PercentUnit,
             steps=[
                 dashboard_model.Threshold(value=None, color=GOOD),
-                dashboard_model.Threshold(value=DEAD_LETTER_RATIO_WARN, color=BAD),
+                dashboard_model.Threshold(value=config.pipeline.dead_letter_ratio, color=BAD),
             ],
             description="Records rejected to the dead-letter topic / records consumed over "
             "the dashboard's range.",
@@ -188,7 +186,7 @@ def build() -> dashboard_model.Dashboard:
     grid.add(
         timeseries_panel(
             "Workers up",
-            [query(f'up{{job="{JOB}"}}', "{{instance}}")],
+            [query(f'up{{job="{job}"}}', "{{instance}}")],
             unit=units.NoUnit,
             description="1 while Prometheus scrapes the worker, 0 when the scrape fails.",
             min_value=0,

@@ -16,16 +16,17 @@ from grafana_foundation_sdk.models import common as common_model
 from grafana_foundation_sdk.models import dashboard as dashboard_model
 from grafana_foundation_sdk.models import units
 
+from stream_app.alerting.config import KpiTargets
 from stream_app.dashboards import promql
 from stream_app.dashboards.common import (
     BAD,
     GOOD,
-    KPIS,
     NEUTRAL,
     SECONDS_SUFFIX,
     SERVICE_LEVEL_THRESHOLD_S,
     Grid,
     assemble,
+    kpis,
     link,
     new_dashboard,
     query,
@@ -68,8 +69,9 @@ WINDOW_NOTE = (
 DRILLDOWN_URL = "/d/ccmon-drilldown?${queue:queryparam}&${__url_time_range}"
 
 
-def build() -> dashboard_model.Dashboard:
-    """The wallboard dashboard model."""
+def build(config: KpiTargets) -> dashboard_model.Dashboard:
+    """The wallboard dashboard model, coloured against the targets of ``config``."""
+    by_key = kpis(config)
     scope = promql.Scope('queue=~"$queue"', by=("queue",))
     drill = [link("Drill down into $queue", DRILLDOWN_URL)]
     grid = Grid().row("$queue", repeat="queue")
@@ -105,7 +107,7 @@ def build() -> dashboard_model.Dashboard:
         TILE_H,
     )
     for key, expr in KPI_TILES:
-        kpi = KPIS[key]
+        kpi = by_key[key]
         targets = [
             query(expr(scope.over(window)), label, chr(ord("A") + i), instant=True)
             for i, (label, window) in enumerate(WINDOWS)
