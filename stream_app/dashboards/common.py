@@ -408,6 +408,25 @@ def link(title: str, url: str) -> cogbuilder.Builder[dashboard_model.DashboardLi
     )
 
 
+def _column_properties(column: Column) -> list[dashboard_model.DynamicConfigValue]:
+    """A table column's unit, decimals and, for a KPI, its colours against the target."""
+    properties = [dashboard_model.DynamicConfigValue("unit", column.unit)]
+    decimals = (
+        column.decimals
+        if column.decimals is not None
+        else (column.kpi.decimals if column.kpi and column.kpi.unit != units.PercentUnit else None)
+    )
+    if decimals is not None:
+        properties.append(dashboard_model.DynamicConfigValue("decimals", decimals))
+    if column.kpi is not None:
+        steps = [{"color": s.color, "value": s.value} for s in column.kpi.threshold_steps()]
+        properties += [
+            dashboard_model.DynamicConfigValue("thresholds", {"mode": "absolute", "steps": steps}),
+            dashboard_model.DynamicConfigValue("custom.cellOptions", {"type": "color-text"}),
+        ]
+    return properties
+
+
 def kpi_table(
     title: str,
     columns: list[Column],
@@ -453,31 +472,7 @@ def kpi_table(
         .no_value("-")
     )
     for column in columns:
-        properties = [dashboard_model.DynamicConfigValue("unit", column.unit)]
-        decimals = (
-            column.decimals
-            if column.decimals is not None
-            else (
-                column.kpi.decimals if column.kpi and column.kpi.unit != units.PercentUnit else None
-            )
-        )
-        if decimals is not None:
-            properties.append(dashboard_model.DynamicConfigValue("decimals", decimals))
-        if column.kpi is not None:
-            properties += [
-                dashboard_model.DynamicConfigValue(
-                    "thresholds",
-                    {
-                        "mode": "absolute",
-                        "steps": [
-                            {"color": s.color, "value": s.value}
-                            for s in column.kpi.threshold_steps()
-                        ],
-                    },
-                ),
-                dashboard_model.DynamicConfigValue("custom.cellOptions", {"type": "color-text"}),
-            ]
-        panel = panel.override_by_name(column.header, properties)
+        panel = panel.override_by_name(column.header, _column_properties(column))
     for label, (link_title, url) in (label_links or {}).items():
         panel = panel.override_by_name(
             label,

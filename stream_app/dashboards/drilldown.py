@@ -116,10 +116,37 @@ def agent_columns(scope: promql.Scope, by_key: dict[str, Kpi]) -> list[Column]:
 def build(config: KpiTargets) -> dashboard_model.Dashboard:
     """The drill-down dashboard model, coloured against the targets of ``config``."""
     by_key = kpis(config)
-    queues = promql.Scope(QUEUE_MATCHERS, RANGE, ("queue",))
-    agents = promql.Scope(AGENT_MATCHERS, RANGE, ("team", "agent"))
     grid = Grid()
+    _queue_rows(grid, promql.Scope(QUEUE_MATCHERS, RANGE, ("queue",)), by_key)
+    _agent_rows(grid, promql.Scope(AGENT_MATCHERS, RANGE, ("team", "agent")), by_key)
+    grid.row("Channels")
+    grid.add(
+        kpi_table(
+            "Channels",
+            queue_columns(promql.Scope(QUEUE_MATCHERS, RANGE, ("channel",)), by_key),
+            ["channel"],
+            description="Every KPI per channel of the selected queues over the range. Click a "
+            "channel to filter by it.",
+            label_links={"channel": ("Only ${__data.fields.channel}", CHANNEL_LINK)},
+            sort_by="Offered",
+        ),
+        24,
+        6,
+    )
+    builder = new_dashboard(
+        UID,
+        TITLE,
+        "From all queues to a queue, a team, an agent, a channel: every KPI against its target.",
+        time_from="now-7d",
+        refresh="1m",
+    )
+    for name, label, query_text in VARIABLES:
+        builder = builder.with_variable(query_variable(name, label, query_text))
+    return assemble(builder, grid)
 
+
+def _queue_rows(grid: Grid, queues: promql.Scope, by_key: dict[str, Kpi]) -> None:
+    """The queue table, then service level and abandonment per queue over time."""
     grid.row("Queues")
     grid.add(
         kpi_table(
@@ -138,16 +165,15 @@ def build(config: KpiTargets) -> dashboard_model.Dashboard:
     for key, expr in (("service_level", promql.service_level), ("abandonment", promql.abandonment)):
         grid.add(
             kpi_timeseries(
-                by_key[key],
-                expr(trend),
-                None,
-                legend="{{queue}}",
-                min_interval=TREND_MIN_INTERVAL,
+                by_key[key], expr(trend), None, legend="{{queue}}", min_interval=TREND_MIN_INTERVAL
             ),
             12,
             8,
         )
 
+
+def _agent_rows(grid: Grid, agents: promql.Scope, by_key: dict[str, Kpi]) -> None:
+    """The team and agent tables, then AHT, CSAT and FCR per agent over time."""
     grid.row("Teams")
     grid.add(
         kpi_table(
@@ -162,7 +188,6 @@ def build(config: KpiTargets) -> dashboard_model.Dashboard:
         24,
         7,
     )
-
     grid.row("Agents")
     grid.add(
         kpi_table(
@@ -192,29 +217,3 @@ def build(config: KpiTargets) -> dashboard_model.Dashboard:
             8,
             8,
         )
-
-    grid.row("Channels")
-    grid.add(
-        kpi_table(
-            "Channels",
-            queue_columns(queues.grouped("channel"), by_key),
-            ["channel"],
-            description="Every KPI per channel of the selected queues over the range. Click a "
-            "channel to filter by it.",
-            label_links={"channel": ("Only ${__data.fields.channel}", CHANNEL_LINK)},
-            sort_by="Offered",
-        ),
-        24,
-        6,
-    )
-
-    builder = new_dashboard(
-        UID,
-        TITLE,
-        "From all queues to a queue, a team, an agent, a channel: every KPI against its target.",
-        time_from="now-7d",
-        refresh="1m",
-    )
-    for name, label, query_text in VARIABLES:
-        builder = builder.with_variable(query_variable(name, label, query_text))
-    return assemble(builder, grid)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from grafana_foundation_sdk.builders import dashboard as dashboard_builder
 from grafana_foundation_sdk.builders import timeseries
 from grafana_foundation_sdk.models import dashboard as dashboard_model
 from grafana_foundation_sdk.models import units
@@ -79,69 +80,70 @@ def build(config: KpiTargets) -> dashboard_model.Dashboard:
     grid.row("Queue: service level, abandonment, speed of answer")
     for key in ("service_level", "abandonment", "asa"):
         grid.add(kpi(key), 12, 8)
-    wait_scope = promql.Scope('queue=~"$queue"', WINDOW, ("queue",))
-    grid.add(
-        timeseries_panel(
-            "Wait before answer or abandon, p90",
-            [
-                query(promql.wait_quantile(0.9, "answered", wait_scope), "{{queue}} answered", "A"),
-                query(
-                    promql.wait_quantile(0.9, "abandoned", wait_scope), "{{queue}} abandoned", "B"
-                ),
-            ],
-            unit=units.Seconds,
-            description="90th percentile of the wait of answered and of abandoned contacts "
-            "(histogram ccmon_wait_seconds; no channel label, so the channel filter does not "
-            "apply).",
-            min_value=0,
-            min_interval=TREND_MIN_INTERVAL,
-        ),
-        12,
-        8,
-    )
+    grid.add(_wait_p90(), 12, 8)
     grid.row("Handling: handle time, first-contact resolution")
     for key in ("aht", "fcr"):
         grid.add(kpi(key), 12, 8)
     grid.row("Customer: CSAT, NPS")
     grid.add(kpi("csat"), 8, 8)
-    grid.add(
-        timeseries_panel(
-            "CSAT mean score",
-            [
-                query(
-                    promql.csat_mean(scope.grouped("queue", "scale")),
-                    "{{queue}} ({{scale}}-point)",
-                )
-            ],
-            unit=units.NoUnit,
-            description="Mean CSAT score per queue and scale (a 5-point and a 10-point mean "
-            "are not comparable, so they are never pooled).",
-            decimals=2,
-            min_value=0,
-            min_interval=TREND_MIN_INTERVAL,
-        ),
-        8,
-        8,
-    )
+    grid.add(_csat_mean(scope), 8, 8)
     grid.add(kpi("nps"), 8, 8)
     grid.row("Volume (contacts per hour)")
     for title, metric in VOLUMES:
-        grid.add(
-            timeseries_panel(
-                title,
-                [
-                    query(promql.hourly(metric, scope), "{{queue}}", "A"),
-                    query(promql.hourly(metric, scope.grouped()), ALL_QUEUES_LEGEND, "B"),
-                ],
-                unit=units.Short,
-                description=f"{title} contacts per hour ({metric}), per queue and in all.",
-                min_value=0,
-                min_interval=TREND_MIN_INTERVAL,
-            ).data_links(drill),
-            6,
-            8,
-        )
-    builder = (
+        grid.add(_hourly(title, metric, scope).data_links(drill), 6, 8)
+    return assemble(_dashboard(), grid)
+
+
+def _wait_p90() -> timeseries.Panel:
+    """The 90th percentile wait of answered and of abandoned contacts."""
+    wait_scope = promql.Scope('queue=~"$queue"', WINDOW, ("queue",))
+    return timeseries_panel(
+        "Wait before answer or abandon, p90",
+        [
+            query(promql.wait_quantile(0.9, "answered", wait_scope), "{{queue}} answered", "A"),
+            query(promql.wait_quantile(0.9, "abandoned", wait_scope), "{{queue}} abandoned", "B"),
+        ],
+        unit=units.Seconds,
+        description="90th percentile of the wait of answered and of abandoned contacts "
+        "(histogram ccmon_wait_seconds; no channel label, so the channel filter does not "
+        "apply).",
+        min_value=0,
+        min_interval=TREND_MIN_INTERVAL,
+    )
+
+
+def _csat_mean(scope: promql.Scope) -> timeseries.Panel:
+    """The mean CSAT score per queue and scale."""
+    return timeseries_panel(
+        "CSAT mean score",
+        [query(promql.csat_mean(scope.grouped("queue", "scale")), "{{queue}} ({{scale}}-point)")],
+        unit=units.NoUnit,
+        description="Mean CSAT score per queue and scale (a 5-point and a 10-point mean "
+        "are not comparable, so they are never pooled).",
+        decimals=2,
+        min_value=0,
+        min_interval=TREND_MIN_INTERVAL,
+    )
+
+
+def _hourly(title: str, metric: str, scope: promql.Scope) -> timeseries.Panel:
+    """Contacts per hour of one volume counter, per queue and over all of them."""
+    return timeseries_panel(
+        title,
+        [
+            query(promql.hourly(metric, scope), "{{queue}}", "A"),
+            query(promql.hourly(metric, scope.grouped()), ALL_QUEUES_LEGEND, "B"),
+        ],
+        unit=units.Short,
+        description=f"{title} contacts per hour ({metric}), per queue and in all.",
+        min_value=0,
+        min_interval=TREND_MIN_INTERVAL,
+    )
+
+
+def _dashboard() -> dashboard_builder.Dashboard:
+    """The dashboard's settings and its queue and channel variables."""
+    return (
         new_dashboard(
             UID,
             TITLE,
@@ -157,4 +159,3 @@ def build(config: KpiTargets) -> dashboard_model.Dashboard:
             )
         )
     )
-    return assemble(builder, grid)
