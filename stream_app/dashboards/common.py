@@ -56,7 +56,7 @@ BENCHMARK_ABANDONMENT: tuple[float, ...] = (0.05, 0.08)  # a range: both ends ar
 BENCHMARK_CSAT: tuple[float, ...] = (0.78,)
 BENCHMARK_FCR: tuple[float, ...] = (0.70,)
 BENCHMARK_NPS: tuple[float, ...] = (30.0,)
-BENCHMARK_AHT_S: tuple[float, ...] = (360.0,)
+BENCHMARK_AHT: tuple[float, ...] = (360.0,)
 
 # -- colours -------------------------------------------------------------------------------------
 GOOD = "green"
@@ -150,7 +150,7 @@ KPI_STYLES: tuple[KpiStyle, ...] = (
         "AHT",
         SECONDS_SUFFIX,
         False,
-        BENCHMARK_AHT_S,
+        BENCHMARK_AHT,
         0,
         decimals=0,
         description="Average handle time: talk + hold + wrap seconds / handled contacts.",

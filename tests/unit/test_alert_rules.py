@@ -25,6 +25,7 @@ from stream_app.alerting.render import (
 )
 from stream_app.alerting.rules import RUNBOOK_URL, all_alerts, recording_groups
 from stream_app.kpi.formulas import KpiParams
+from stream_app.settings import TARGET_FIELDS
 
 ROOT = targets.REPO_ROOT
 RULE_FILES = [ROOT / RECORDING_FILE, ROOT / ALERTS_FILE]
@@ -303,18 +304,12 @@ def test_billing_override_is_in_the_committed_config() -> None:
 
 
 def test_default_targets_match_the_kpi_parameters() -> None:
-    """The default targets here are the worker's KpiParams targets (one set of defaults)."""
+    """The default targets here are the worker's KpiParams targets (one set of defaults), under
+    the one mapping of KpiParams field -> KPI name that the settings use (TARGET_FIELDS)."""
     config, params = targets.load(), KpiParams()
-    for kpi, name in [
-        ("service_level", "service_level"),
-        ("abandonment", "abandonment"),
-        ("asa", "asa_seconds"),
-        ("aht", "aht_seconds"),
-        ("csat", "csat"),
-        ("nps", "nps"),
-        ("fcr", "fcr"),
-    ]:
-        assert config.value(kpi, "target") == getattr(params, f"target_{name}"), kpi
+    assert set(TARGET_FIELDS.values()) == {e.kpi for e in targets.PER_QUEUE}
+    for name, kpi in TARGET_FIELDS.items():
+        assert config.value(kpi, "target") == getattr(params, name), kpi
 
 
 def _edit(path: tuple[str, ...], value: object) -> dict[str, Any]:
