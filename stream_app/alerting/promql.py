@@ -65,6 +65,28 @@ def divide(numerator: str, denominator: str) -> str:
     return f"({numerator}) / (({denominator}) > 0)"
 
 
+def retracted(
+    family: str, window: str, like: str, by: tuple[str, ...] = QUEUE, matchers: str = ""
+) -> str:
+    """What was taken away from ``<family>_total`` in the window (``<family>_retracted_total``),
+    0 for each group of ``like`` without a retraction (the usual case: no series at all)."""
+    return zero_fill(sum_increase(f"{family}_retracted_total", window, by, matchers), like, by)
+
+
+def net_increase(
+    family: str, window: str, like: str, by: tuple[str, ...] = QUEUE, matchers: str = ""
+) -> str:
+    """``(<family>_total - <family>_retracted_total)`` in the window, each side 0 for the groups
+    of ``like`` it lacks.
+
+    The KPI counters of CSAT, NPS and FCR are fed from the engine's contribution deltas: what
+    is added goes to ``_total``, what is taken away to ``_retracted_total`` (counters never go
+    down; docs/metrics.md), so only the difference is the net count of the window.
+    """
+    total = zero_fill(sum_increase(f"{family}_total", window, by, matchers), like, by)
+    return f"({total} - {retracted(family, window, like, by, matchers)})"
+
+
 def per_queue(entry: Threshold, like: str) -> str:
     """The value of ``entry`` for every queue of ``like``: its override, else the default.
 

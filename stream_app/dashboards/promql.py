@@ -103,27 +103,48 @@ def aht(scope: Scope, prefix: str = QUEUE_PREFIX) -> str:
     )
 
 
+def net(family: str, scope: Scope, like: str) -> str:
+    """``(<family>_total - <family>_retracted_total)`` in the scope, 0 for groups ``like`` has."""
+    return shared.net_increase(family, scope.window, like, scope.by, scope.matchers)
+
+
+def net_count(family: str, scope: Scope) -> str:
+    """A denominator with retractions: ``<family>_total`` minus what was taken away (0 when
+    nothing was); no sample for a group without ``<family>_total``."""
+    total = increase(f"{family}_total", scope)
+    return f"{total} - {shared.retracted(family, scope.window, total, scope.by, scope.matchers)}"
+
+
 def csat(scope: Scope, prefix: str = QUEUE_PREFIX) -> str:
-    """Satisfied CSAT answers / CSAT answers (both scales pooled), 0-1."""
+    """Satisfied CSAT answers / CSAT answers (both scales pooled), net of retractions, 0-1.
+
+    A survey is moved to its contact's agent (and queue) when the resolution arrives: taken
+    away from where it was first counted, added where it belongs (docs/metrics.md).
+    """
+    responses = increase(f"{prefix}csat_responses_total", scope)
     return divide(
-        increase(f"{prefix}csat_satisfied_total", scope),
-        increase(f"{prefix}csat_responses_total", scope),
+        net(f"{prefix}csat_satisfied", scope, responses),
+        net_count(f"{prefix}csat_responses", scope),
     )
 
 
 def csat_mean(scope: Scope) -> str:
-    """Mean CSAT score (group by ``scale``: a 5-point and a 10-point mean are not comparable)."""
+    """Mean CSAT score, net of retractions (group by ``scale``: a 5-point and a 10-point mean
+    are not comparable)."""
+    responses = increase("ccmon_csat_responses_total", scope)
     return divide(
-        increase("ccmon_csat_score_total", scope), increase("ccmon_csat_responses_total", scope)
+        net("ccmon_csat_score", scope, responses), net_count("ccmon_csat_responses", scope)
     )
 
 
 def nps(scope: Scope, prefix: str = QUEUE_PREFIX) -> str:
-    """% promoters - % detractors among NPS answers, -100..100."""
-    promoters = increase(f"{prefix}nps_promoters_total", scope)
-    detractors = increase(f"{prefix}nps_detractors_total", scope)
+    """% promoters - % detractors among NPS answers, net of retractions, -100..100."""
     responses = increase(f"{prefix}nps_responses_total", scope)
-    return f"100 * {divide(f'{promoters} - {detractors}', responses)}"
+    promoters = net(f"{prefix}nps_promoters", scope, responses)
+    detractors = net(f"{prefix}nps_detractors", scope, responses)
+    return (
+        f"100 * {divide(f'{promoters} - {detractors}', net_count(f'{prefix}nps_responses', scope))}"
+    )
 
 
 def fcr(scope: Scope, prefix: str = QUEUE_PREFIX) -> str:
@@ -134,14 +155,19 @@ def fcr(scope: Scope, prefix: str = QUEUE_PREFIX) -> str:
     """
     issues = increase(f"{prefix}fcr_issues_total", scope)
 
-    def term(name: str) -> str:
+    def total(name: str) -> str:
         return zero_fill(increase(f"{prefix}fcr_{name}_total", scope), issues, scope.by)
 
+    def taken(name: str) -> str:
+        return shared.retracted(
+            f"{prefix}fcr_{name}", scope.window, issues, scope.by, scope.matchers
+        )
+
     credited = (
-        f"{term('resolved_first')} - {term('resolved_first_retracted')}"
-        f" - {term('withdrawn')} + {term('withdrawn_retracted')}"
+        f"{total('resolved_first')} - {taken('resolved_first')}"
+        f" - {total('withdrawn')} + {taken('withdrawn')}"
     )
-    return divide(credited, f"{issues} - {term('issues_retracted')}")
+    return divide(credited, net_count(f"{prefix}fcr_issues", scope))
 
 
 def volume(metric: str, scope: Scope) -> str:

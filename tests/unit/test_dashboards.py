@@ -15,8 +15,10 @@ import pytest
 import yaml
 
 from stream_app.alerting import config as targets
+from stream_app.alerting.promql import number
 from stream_app.dashboards import BUILDERS, OUTPUT_DIR, REPO_ROOT, common, generate, wallboard
 from stream_app.dashboards.__main__ import main as generator_main
+from tests.kpi_families import missing_retractions, retracted_pairs, undocumented_retractions
 
 METRICS_DOC = REPO_ROOT / "docs" / "metrics.md"
 METRIC_NAME = re.compile(r"ccmon_[a-z_]+")
@@ -209,8 +211,23 @@ def test_every_metric_used_is_in_docs_metrics_md() -> None:
         for title, text in texts:
             for name in METRIC_NAME.findall(text):
                 used.setdefault(name, f"{uid}/{title}")
-    missing = {name: where for name, where in used.items() if name not in documented}
+    known = documented | undocumented_retractions(documented)
+    missing = {name: where for name, where in used.items() if name not in known}
     assert not missing, f"not in docs/metrics.md: {missing}"
+
+
+def test_survey_and_fcr_counts_are_net_of_retractions() -> None:
+    """Every panel reading a CSAT, NPS or FCR counter (queue or agent family) also subtracts
+    its _retracted_total, zero-filled: a missing retraction series must not blank a panel."""
+    read: set[str] = set()
+    for uid, dashboard in dashboards().items():
+        for title, expr in exprs(dashboard):
+            assert not missing_retractions(expr), f"{uid}/{title}"
+            read |= {name for name in retracted_pairs().values() if name in expr}
+            reads = re.findall(r"increase\(ccmon_\w+_retracted_total", expr)
+            filled = re.findall(r"increase\(ccmon_\w+_retracted_total[^\]]*\]\)\) or on\(", expr)
+            assert len(reads) == len(filled), f"{uid}/{title}: a retraction not zero-filled"
+    assert read == set(retracted_pairs().values())
 
 
 def test_every_expression_is_valid_promql(tmp_path: Path) -> None:
@@ -387,7 +404,7 @@ def test_overview_kpis_have_target_and_benchmark_lines() -> None:
             continue
         seen.add(kpi.key)
         lines = {t["expr"] for t in panel["targets"] if t["expr"].startswith("vector(")}
-        expected = {f"vector({common.number(v)})" for v in (kpi.target, *kpi.benchmarks)}
+        expected = {f"vector({number(v)})" for v in (kpi.target, *kpi.benchmarks)}
         assert lines == expected, panel["title"]
     assert seen == set(kpis())
 
@@ -481,6 +498,19 @@ SERIES: dict[str, str] = {
     'ccmon_fcr_withdrawn_total{queue="q2",channel="chat"}': "0+2x20",
     'ccmon_fcr_withdrawn_retracted_total{queue="q2",channel="chat"}': "0+1x20",
     'ccmon_offered_total{queue="q2",channel="chat"}': "0+5x20",
+    # q2's surveys: 10 CSAT answers, 9 satisfied, of which 2 satisfied ones were taken away
+    # again (moved to the queue of their contact): (9 - 2) / (10 - 2) = 0.875, not 0.9. NPS:
+    # 10 answers, 6 promoters and 1 detractor, 2 promoters taken away: 100 * (4 - 1) / 8.
+    # q1 has no retraction series at all: its CSAT and NPS must not go blank.
+    'ccmon_csat_responses_total{queue="q2",channel="chat",scale="5"}': "0+10x20",
+    'ccmon_csat_satisfied_total{queue="q2",channel="chat",scale="5"}': "0+9x20",
+    'ccmon_csat_responses_retracted_total{queue="q2",channel="chat",scale="5"}': "0+2x20",
+    'ccmon_csat_satisfied_retracted_total{queue="q2",channel="chat",scale="5"}': "0+2x20",
+    'ccmon_nps_responses_total{queue="q2",channel="chat"}': "0+10x20",
+    'ccmon_nps_promoters_total{queue="q2",channel="chat"}': "0+6x20",
+    'ccmon_nps_detractors_total{queue="q2",channel="chat"}': "0+1x20",
+    'ccmon_nps_responses_retracted_total{queue="q2",channel="chat"}': "0+2x20",
+    'ccmon_nps_promoters_retracted_total{queue="q2",channel="chat"}': "0+2x20",
     # q3: contacts offered, nothing else yet: no KPI sample (never 0), nobody waiting (0).
     'ccmon_offered_total{queue="q3",channel="voice"}': "0+1x20",
 }
@@ -490,8 +520,8 @@ EXPECTED: dict[str, dict[str, float]] = {
     "Service level": {"q1": 0.6, "q2": 1},
     "Abandonment": {"q1": 0.2, "q2": 0},
     "AHT": {"q1": 600},
-    "CSAT": {"q1": 0.7},
-    "NPS": {"q1": 40},
+    "CSAT": {"q1": 0.7, "q2": 0.875},
+    "NPS": {"q1": 40, "q2": 37.5},
     "FCR": {"q1": 0.8, "q2": 0.4},
 }
 
