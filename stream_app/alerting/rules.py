@@ -22,9 +22,11 @@ from stream_app.alerting.config import PER_QUEUE, KpiTargets, threshold
 from stream_app.alerting.promql import (
     compare,
     indent,
+    net_increase,
     number,
     per_queue,
     ratio,
+    retracted,
     sum_increase,
     zero_fill,
 )
@@ -141,19 +143,13 @@ def kpi_group(window: str) -> RecordingGroup:
     # A short abandon leaves numerator and denominator alike (KPI-SPEC section 3); the short
     # counter exists only once a short abandon happened, so it is zero-filled.
     short = zero_fill(sum_increase("ccmon_abandoned_short_total", w), abandoned)
-    promoters = zero_fill(sum_increase("ccmon_nps_promoters_total", w), nps_n)
-    detractors = zero_fill(sum_increase("ccmon_nps_detractors_total", w), nps_n)
-
-    # FCR counters have *_retracted_total corrections (docs/metrics.md): net = total - retracted.
-    def net(measure: str, like: str) -> str:
-        total = zero_fill(sum_increase(f"ccmon_fcr_{measure}_total", w), like)
-        retracted = zero_fill(sum_increase(f"ccmon_fcr_{measure}_retracted_total", w), like)
-        return f"({total} - {retracted})"
-
-    issues_total = sum_increase("ccmon_fcr_issues_total", w)
-    issues_retracted = zero_fill(sum_increase("ccmon_fcr_issues_retracted_total", w), issues_total)
-    first = net("resolved_first", issues)
-    withdrawn = net("withdrawn", issues)
+    # Survey and FCR counters have *_retracted_total corrections (docs/metrics.md): every count
+    # of theirs is net = total - retracted, a missing retraction counting 0.
+    promoters = net_increase("ccmon_nps_promoters", w, nps_n)
+    detractors = net_increase("ccmon_nps_detractors", w, nps_n)
+    satisfied = net_increase("ccmon_csat_satisfied", w, csat_n)
+    first = net_increase("ccmon_fcr_resolved_first", w, issues)
+    withdrawn = net_increase("ccmon_fcr_withdrawn", w, issues)
     rules = (
         RecordingRule(answered, sum_increase("ccmon_answered_total", w)),
         RecordingRule(counted, f"{abandoned}\n- {short}"),
@@ -162,12 +158,9 @@ def kpi_group(window: str) -> RecordingGroup:
             f"{zero_fill(answered, counted)}\n+ {zero_fill(counted, answered)}",
         ),
         RecordingRule(handled, sum_increase("ccmon_handled_total", w)),
-        RecordingRule(csat_n, sum_increase("ccmon_csat_responses_total", w)),
-        RecordingRule(nps_n, sum_increase("ccmon_nps_responses_total", w)),
-        RecordingRule(
-            issues,
-            f"{issues_total}\n- {issues_retracted}",
-        ),
+        RecordingRule(csat_n, _net_count("ccmon_csat_responses", w)),
+        RecordingRule(nps_n, _net_count("ccmon_nps_responses", w)),
+        RecordingRule(issues, _net_count("ccmon_fcr_issues", w)),
         RecordingRule(kpi_series("abandonment", w), ratio(counted, left)),
         RecordingRule(
             kpi_series("service_level", w),
@@ -180,13 +173,17 @@ def kpi_group(window: str) -> RecordingGroup:
         RecordingRule(
             kpi_series("aht", w), ratio(sum_increase("ccmon_handle_seconds_total", w), handled)
         ),
-        RecordingRule(
-            kpi_series("csat", w), ratio(sum_increase("ccmon_csat_satisfied_total", w), csat_n)
-        ),
+        RecordingRule(kpi_series("csat", w), f"{satisfied}\n/ ({csat_n} > 0)"),
         RecordingRule(kpi_series("nps", w), f"100 * ({promoters} - {detractors})\n/ ({nps_n} > 0)"),
         RecordingRule(kpi_series("fcr", w), f"({first} - {withdrawn})\n/ ({issues} > 0)"),
     )
     return RecordingGroup(f"ccmon-queue-kpis-{w}", rules)
+
+
+def _net_count(family: str, window: str) -> str:
+    """A volume with retractions per queue: ``<family>_total`` minus what was taken away."""
+    total = sum_increase(f"{family}_total", window)
+    return f"{total}\n- {retracted(family, window, total)}"
 
 
 def recording_groups(config: KpiTargets) -> tuple[RecordingGroup, ...]:
@@ -324,9 +321,9 @@ def worker_down(config: KpiTargets) -> Alert:
 def pipeline_stalled(config: KpiTargets) -> Alert:
     """A worker accepts valid events but its engine applies none."""
     w = config.pipeline.stalled_window
-    accepted = sum_increase("ccmon_events_accepted_total", w, by="instance")
-    applied = sum_increase("ccmon_events_applied_total", w, by="instance")
-    duplicate = sum_increase("ccmon_events_duplicate_total", w, by="instance")
+    accepted = sum_increase("ccmon_events_accepted_total", w, by=("instance",))
+    applied = sum_increase("ccmon_events_applied_total", w, by=("instance",))
+    duplicate = sum_increase("ccmon_events_duplicate_total", w, by=("instance",))
     return Alert(
         name="CcmonPipelineStalled",
         expr=f"{accepted} > 0\nunless on(instance)\n(\n  {applied} > 0\n  or\n  {duplicate} > 0\n)",

@@ -4,6 +4,8 @@
 (sorted keys, so diffs stay small) and ``--check`` fails while a committed file is stale.
 Grafana loads them through ``grafana/provisioning/dashboards/ccmon.yaml``; every query runs
 directly on the raw ``ccmon_*`` metrics of docs/metrics.md, so no recording rule is needed.
+Targets and warning levels come from the targets file the alert rules are rendered from
+(``deploy/kpi-targets.yaml``, :mod:`stream_app.alerting.config`): ``generate(config)``.
 """
 
 from __future__ import annotations
@@ -13,14 +15,15 @@ from pathlib import Path
 
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
+from stream_app.alerting.config import REPO_ROOT as REPO_ROOT
+from stream_app.alerting.config import KpiTargets
 from stream_app.dashboards import drilldown, overview, pipeline, wallboard
 from stream_app.dashboards.common import to_json
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 OUTPUT_DIR = Path("grafana") / "dashboards"
 """Where the JSON files go, relative to the repository root."""
 
-BUILDERS: dict[str, Callable[[], Dashboard]] = {
+BUILDERS: dict[str, Callable[[KpiTargets], Dashboard]] = {
     wallboard.UID: wallboard.build,
     overview.UID: overview.build,
     drilldown.UID: drilldown.build,
@@ -29,6 +32,6 @@ BUILDERS: dict[str, Callable[[], Dashboard]] = {
 """Every dashboard by its fixed uid."""
 
 
-def generate() -> dict[Path, str]:
-    """Each dashboard's JSON text by its path relative to the repository root."""
-    return {OUTPUT_DIR / f"{uid}.json": to_json(build()) for uid, build in BUILDERS.items()}
+def generate(config: KpiTargets) -> dict[Path, str]:
+    """Each dashboard's JSON text, targets from ``config``, by its path under the repo root."""
+    return {OUTPUT_DIR / f"{uid}.json": to_json(build(config)) for uid, build in BUILDERS.items()}

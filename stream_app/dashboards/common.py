@@ -8,7 +8,7 @@ same stable JSON (sorted keys, indent 2, trailing newline).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 from grafana_foundation_sdk.builders import common as common_builder
 from grafana_foundation_sdk.builders import dashboard as dashboard_builder
@@ -19,6 +19,9 @@ from grafana_foundation_sdk.models import common as common_model
 from grafana_foundation_sdk.models import dashboard as dashboard_model
 from grafana_foundation_sdk.models import prometheus as prometheus_model
 from grafana_foundation_sdk.models import units
+
+from stream_app.alerting.config import KpiTargets
+from stream_app.alerting.promql import number
 
 # -- the datasource ------------------------------------------------------------------------------
 
@@ -32,25 +35,15 @@ TIMEZONE = "utc"
 regenerate) when CCMON_TIMEZONE is another zone, so the wallboard's "today" matches the engine's."""
 
 # -- KPI targets ---------------------------------------------------------------------------------
-# These mirror the defaults of deploy/kpi-targets.yaml (`kpis.<kpi>.target`), the one place
-# targets are decided; tests/unit/test_dashboards.py fails when the two disagree. Per-queue
-# overrides in that file (billing's service level 0.90) cannot be drawn by static Grafana
-# thresholds: the dashboards show the deployment default.
-TARGET_SERVICE_LEVEL = 0.80  # ratio answered within the threshold
-TARGET_ABANDONMENT = 0.05  # ratio abandoned (short abandons excluded)
-TARGET_ASA_S = 30.0  # average speed of answer, seconds
-TARGET_AHT_S = 600.0  # average handle time, seconds
-TARGET_CSAT = 0.80  # ratio of satisfied CSAT answers
-TARGET_NPS = 30.0  # score, -100..100
-TARGET_FCR = 0.70  # ratio of issues resolved at first contact
+# Targets and warning levels are not written here: every dashboard is built from the targets
+# file the alert rules are rendered from (deploy/kpi-targets.yaml, `kpis.<kpi>.target` and
+# `pipeline.*`), see kpis() and the pipeline dashboard. Per-queue overrides in that file
+# (billing's service level 0.90) cannot be drawn by static Grafana thresholds: the dashboards
+# show the deployment default.
 
 SERVICE_LEVEL_THRESHOLD_S = 20.0
 """KPI-SPEC section 3 default `service_level_threshold_s`: a contact waiting longer is already
 a service-level miss, so the wallboard's longest-wait tile turns red past it."""
-
-# Pipeline warning levels, mirroring deploy/kpi-targets.yaml `pipeline.*` (the alerts' numbers).
-PROCESSING_LAG_WARN_S = 60.0  # pipeline.processing_lag.seconds
-DEAD_LETTER_RATIO_WARN = 0.01  # pipeline.dead_letter.ratio
 
 # -- industry benchmarks -------------------------------------------------------------------------
 # Typical contact-center industry figures, drawn as a dashed reference line beside the target
@@ -63,7 +56,7 @@ BENCHMARK_ABANDONMENT: tuple[float, ...] = (0.05, 0.08)  # a range: both ends ar
 BENCHMARK_CSAT: tuple[float, ...] = (0.78,)
 BENCHMARK_FCR: tuple[float, ...] = (0.70,)
 BENCHMARK_NPS: tuple[float, ...] = (30.0,)
-BENCHMARK_AHT_S: tuple[float, ...] = (360.0,)
+BENCHMARK_AHT: tuple[float, ...] = (360.0,)
 
 # -- colours -------------------------------------------------------------------------------------
 GOOD = "green"
@@ -77,19 +70,29 @@ ALL_QUEUES_LEGEND = "all queues"
 
 
 @dataclass(frozen=True)
-class Kpi:
-    """How one KPI is displayed: title, unit, direction and its target and benchmark lines."""
+class KpiStyle:
+    """How one KPI is displayed, the same on every dashboard: title, unit, direction, benchmarks.
+
+    ``key`` is the KPI's name in the targets file (``kpis.<key>``) and everywhere else in the
+    monitoring code (``asa``, ``aht``...: the unit is in :attr:`unit`, not in the name).
+    """
 
     key: str
     title: str
     unit: str
-    target: float
     higher_is_better: bool
     benchmarks: tuple[float, ...] = ()
     min: float | None = None
     max: float | None = None
     decimals: int = 1
     description: str = ""
+
+
+@dataclass(frozen=True)
+class Kpi(KpiStyle):
+    """A KPI with the target it is drawn against (``kpis.<key>.target`` of the targets file)."""
+
+    target: float = field(kw_only=True)
 
     def format(self, value: float) -> str:
         """A value as a person reads it: ``80 %``, ``600 s``, ``30``."""
@@ -111,96 +114,92 @@ class Kpi:
 SECONDS_SUFFIX = "suffix: s"
 """Durations as plain seconds ("612 s"): short enough for a wallboard tile, in base units."""
 
-KPIS: dict[str, Kpi] = {
-    kpi.key: kpi
-    for kpi in (
-        Kpi(
-            "service_level",
-            "Service level",
-            units.PercentUnit,
-            TARGET_SERVICE_LEVEL,
-            True,
-            BENCHMARK_SERVICE_LEVEL,
-            0,
-            1,
-            description="Answered within the service-level threshold (20 s) / contacts that "
-            "left the queue (answered + abandoned, short abandons excluded).",
-        ),
-        Kpi(
-            "abandonment",
-            "Abandonment",
-            units.PercentUnit,
-            TARGET_ABANDONMENT,
-            False,
-            BENCHMARK_ABANDONMENT,
-            0,
-            1,
-            description="Abandoned / contacts that left the queue (short abandons excluded "
-            "from both).",
-        ),
-        Kpi(
-            "asa",
-            "ASA",
-            SECONDS_SUFFIX,
-            TARGET_ASA_S,
-            False,
-            min=0,
-            decimals=0,
-            description="Average speed of answer: answered wait seconds / answered contacts.",
-        ),
-        Kpi(
-            "aht",
-            "AHT",
-            SECONDS_SUFFIX,
-            TARGET_AHT_S,
-            False,
-            BENCHMARK_AHT_S,
-            0,
-            decimals=0,
-            description="Average handle time: talk + hold + wrap seconds / handled contacts.",
-        ),
-        Kpi(
-            "csat",
-            "CSAT",
-            units.PercentUnit,
-            TARGET_CSAT,
-            True,
-            BENCHMARK_CSAT,
-            0,
-            1,
-            description="Satisfied CSAT answers (4-5 of 5, 9-10 of 10) / CSAT answers.",
-        ),
-        Kpi(
-            "nps",
-            "NPS",
-            units.NoUnit,
-            TARGET_NPS,
-            True,
-            BENCHMARK_NPS,
-            -100,
-            100,
-            decimals=0,
-            description="% promoters (9-10) - % detractors (0-6) among NPS answers.",
-        ),
-        Kpi(
-            "fcr",
-            "FCR",
-            units.PercentUnit,
-            TARGET_FCR,
-            True,
-            BENCHMARK_FCR,
-            0,
-            1,
-            description="Issues resolved at the first contact with no repeat within the "
-            "look-back / issues.",
-        ),
-    )
-}
+KPI_STYLES: tuple[KpiStyle, ...] = (
+    KpiStyle(
+        "service_level",
+        "Service level",
+        units.PercentUnit,
+        True,
+        BENCHMARK_SERVICE_LEVEL,
+        0,
+        1,
+        description="Answered within the service-level threshold (20 s) / contacts that "
+        "left the queue (answered + abandoned, short abandons excluded).",
+    ),
+    KpiStyle(
+        "abandonment",
+        "Abandonment",
+        units.PercentUnit,
+        False,
+        BENCHMARK_ABANDONMENT,
+        0,
+        1,
+        description="Abandoned / contacts that left the queue (short abandons excluded from both).",
+    ),
+    KpiStyle(
+        "asa",
+        "ASA",
+        SECONDS_SUFFIX,
+        False,
+        min=0,
+        decimals=0,
+        description="Average speed of answer: answered wait seconds / answered contacts.",
+    ),
+    KpiStyle(
+        "aht",
+        "AHT",
+        SECONDS_SUFFIX,
+        False,
+        BENCHMARK_AHT,
+        0,
+        decimals=0,
+        description="Average handle time: talk + hold + wrap seconds / handled contacts.",
+    ),
+    KpiStyle(
+        "csat",
+        "CSAT",
+        units.PercentUnit,
+        True,
+        BENCHMARK_CSAT,
+        0,
+        1,
+        description="Satisfied CSAT answers (4-5 of 5, 9-10 of 10) / CSAT answers.",
+    ),
+    KpiStyle(
+        "nps",
+        "NPS",
+        units.NoUnit,
+        True,
+        BENCHMARK_NPS,
+        -100,
+        100,
+        decimals=0,
+        description="% promoters (9-10) - % detractors (0-6) among NPS answers.",
+    ),
+    KpiStyle(
+        "fcr",
+        "FCR",
+        units.PercentUnit,
+        True,
+        BENCHMARK_FCR,
+        0,
+        1,
+        description="Issues resolved at the first contact with no repeat within the "
+        "look-back / issues.",
+    ),
+)
+"""Every KPI's display, in the order the dashboards list them."""
 
 
-def number(value: float) -> str:
-    """A float as PromQL writes it: ``0.8``, ``30``, ``-5``."""
-    return str(int(value)) if float(value).is_integer() else repr(float(value))
+def kpis(config: KpiTargets) -> dict[str, Kpi]:
+    """Every KPI by key, drawn against the default target of the targets file ``config``."""
+    return {
+        style.key: Kpi(
+            **{f.name: getattr(style, f.name) for f in fields(style)},
+            target=config.value(style.key, "target"),
+        )
+        for style in KPI_STYLES
+    }
 
 
 # -- queries and panels --------------------------------------------------------------------------
@@ -409,6 +408,25 @@ def link(title: str, url: str) -> cogbuilder.Builder[dashboard_model.DashboardLi
     )
 
 
+def _column_properties(column: Column) -> list[dashboard_model.DynamicConfigValue]:
+    """A table column's unit, decimals and, for a KPI, its colours against the target."""
+    properties = [dashboard_model.DynamicConfigValue("unit", column.unit)]
+    decimals = (
+        column.decimals
+        if column.decimals is not None
+        else (column.kpi.decimals if column.kpi and column.kpi.unit != units.PercentUnit else None)
+    )
+    if decimals is not None:
+        properties.append(dashboard_model.DynamicConfigValue("decimals", decimals))
+    if column.kpi is not None:
+        steps = [{"color": s.color, "value": s.value} for s in column.kpi.threshold_steps()]
+        properties += [
+            dashboard_model.DynamicConfigValue("thresholds", {"mode": "absolute", "steps": steps}),
+            dashboard_model.DynamicConfigValue("custom.cellOptions", {"type": "color-text"}),
+        ]
+    return properties
+
+
 def kpi_table(
     title: str,
     columns: list[Column],
@@ -454,31 +472,7 @@ def kpi_table(
         .no_value("-")
     )
     for column in columns:
-        properties = [dashboard_model.DynamicConfigValue("unit", column.unit)]
-        decimals = (
-            column.decimals
-            if column.decimals is not None
-            else (
-                column.kpi.decimals if column.kpi and column.kpi.unit != units.PercentUnit else None
-            )
-        )
-        if decimals is not None:
-            properties.append(dashboard_model.DynamicConfigValue("decimals", decimals))
-        if column.kpi is not None:
-            properties += [
-                dashboard_model.DynamicConfigValue(
-                    "thresholds",
-                    {
-                        "mode": "absolute",
-                        "steps": [
-                            {"color": s.color, "value": s.value}
-                            for s in column.kpi.threshold_steps()
-                        ],
-                    },
-                ),
-                dashboard_model.DynamicConfigValue("custom.cellOptions", {"type": "color-text"}),
-            ]
-        panel = panel.override_by_name(column.header, properties)
+        panel = panel.override_by_name(column.header, _column_properties(column))
     for label, (link_title, url) in (label_links or {}).items():
         panel = panel.override_by_name(
             label,

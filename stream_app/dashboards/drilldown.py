@@ -15,14 +15,16 @@ from collections.abc import Callable
 from grafana_foundation_sdk.models import dashboard as dashboard_model
 from grafana_foundation_sdk.models import units
 
+from stream_app.alerting.config import KpiTargets
 from stream_app.dashboards import promql
 from stream_app.dashboards.common import (
-    KPIS,
     Column,
     Grid,
+    Kpi,
     assemble,
     kpi_table,
     kpi_timeseries,
+    kpis,
     new_dashboard,
     query_variable,
 )
@@ -67,7 +69,7 @@ CHANNEL_LINK = (
 )
 
 
-def queue_columns(scope: promql.Scope) -> list[Column]:
+def queue_columns(scope: promql.Scope, by_key: dict[str, Kpi]) -> list[Column]:
     """Volumes and every queue-level KPI (for a table grouped by queue or by channel)."""
     kpi_exprs: tuple[tuple[str, Callable[[promql.Scope], str]], ...] = (
         ("service_level", promql.service_level),
@@ -83,13 +85,13 @@ def queue_columns(scope: promql.Scope) -> list[Column]:
         Column("Answered", promql.volume("ccmon_answered_total", scope), units.Short, decimals=0),
         Column("Abandoned", promql.volume("ccmon_abandoned_total", scope), units.Short, decimals=0),
         *(
-            Column(KPIS[key].title, expr(scope), KPIS[key].unit, KPIS[key])
+            Column(by_key[key].title, expr(scope), by_key[key].unit, by_key[key])
             for key, expr in kpi_exprs
         ),
     ]
 
 
-def agent_columns(scope: promql.Scope) -> list[Column]:
+def agent_columns(scope: promql.Scope, by_key: dict[str, Kpi]) -> list[Column]:
     """Volumes and the KPIs that have a team and agent breakdown (``ccmon_agent_*``)."""
     prefix = promql.AGENT_PREFIX
     kpi_exprs: tuple[tuple[str, Callable[[promql.Scope, str], str]], ...] = (
@@ -105,23 +107,51 @@ def agent_columns(scope: promql.Scope) -> list[Column]:
         ),
         Column("Handled", promql.volume(f"{prefix}handled_total", scope), units.Short, decimals=0),
         *(
-            Column(KPIS[key].title, expr(scope, prefix), KPIS[key].unit, KPIS[key])
+            Column(by_key[key].title, expr(scope, prefix), by_key[key].unit, by_key[key])
             for key, expr in kpi_exprs
         ),
     ]
 
 
-def build() -> dashboard_model.Dashboard:
-    """The drill-down dashboard model."""
-    queues = promql.Scope(QUEUE_MATCHERS, RANGE, ("queue",))
-    agents = promql.Scope(AGENT_MATCHERS, RANGE, ("team", "agent"))
+def build(config: KpiTargets) -> dashboard_model.Dashboard:
+    """The drill-down dashboard model, coloured against the targets of ``config``."""
+    by_key = kpis(config)
     grid = Grid()
+    _queue_rows(grid, promql.Scope(QUEUE_MATCHERS, RANGE, ("queue",)), by_key)
+    _agent_rows(grid, promql.Scope(AGENT_MATCHERS, RANGE, ("team", "agent")), by_key)
+    grid.row("Channels")
+    grid.add(
+        kpi_table(
+            "Channels",
+            queue_columns(promql.Scope(QUEUE_MATCHERS, RANGE, ("channel",)), by_key),
+            ["channel"],
+            description="Every KPI per channel of the selected queues over the range. Click a "
+            "channel to filter by it.",
+            label_links={"channel": ("Only ${__data.fields.channel}", CHANNEL_LINK)},
+            sort_by="Offered",
+        ),
+        24,
+        6,
+    )
+    builder = new_dashboard(
+        UID,
+        TITLE,
+        "From all queues to a queue, a team, an agent, a channel: every KPI against its target.",
+        time_from="now-7d",
+        refresh="1m",
+    )
+    for name, label, query_text in VARIABLES:
+        builder = builder.with_variable(query_variable(name, label, query_text))
+    return assemble(builder, grid)
 
+
+def _queue_rows(grid: Grid, queues: promql.Scope, by_key: dict[str, Kpi]) -> None:
+    """The queue table, then service level and abandonment per queue over time."""
     grid.row("Queues")
     grid.add(
         kpi_table(
             "Queues",
-            queue_columns(queues),
+            queue_columns(queues, by_key),
             ["queue"],
             description="Every KPI per queue over the dashboard's time range. Click a queue "
             "to drill down into it.",
@@ -135,21 +165,20 @@ def build() -> dashboard_model.Dashboard:
     for key, expr in (("service_level", promql.service_level), ("abandonment", promql.abandonment)):
         grid.add(
             kpi_timeseries(
-                KPIS[key],
-                expr(trend),
-                None,
-                legend="{{queue}}",
-                min_interval=TREND_MIN_INTERVAL,
+                by_key[key], expr(trend), None, legend="{{queue}}", min_interval=TREND_MIN_INTERVAL
             ),
             12,
             8,
         )
 
+
+def _agent_rows(grid: Grid, agents: promql.Scope, by_key: dict[str, Kpi]) -> None:
+    """The team and agent tables, then AHT, CSAT and FCR per agent over time."""
     grid.row("Teams")
     grid.add(
         kpi_table(
             "Teams",
-            agent_columns(agents.grouped("team")),
+            agent_columns(agents.grouped("team"), by_key),
             ["team"],
             description="KPIs per team (agents without a team: (unknown)) over the range. "
             "Click a team to see its agents.",
@@ -159,12 +188,11 @@ def build() -> dashboard_model.Dashboard:
         24,
         7,
     )
-
     grid.row("Agents")
     grid.add(
         kpi_table(
             "Agents",
-            agent_columns(agents),
+            agent_columns(agents, by_key),
             ["team", "agent"],
             description="KPIs per agent over the range. Click an agent to focus on them.",
             label_links={
@@ -180,7 +208,7 @@ def build() -> dashboard_model.Dashboard:
     for key, expr in (("aht", promql.aht), ("csat", promql.csat), ("fcr", promql.fcr)):
         grid.add(
             kpi_timeseries(
-                KPIS[key],
+                by_key[key],
                 expr(agent_trend, promql.AGENT_PREFIX),
                 None,
                 legend="{{agent}} ({{team}})",
@@ -189,29 +217,3 @@ def build() -> dashboard_model.Dashboard:
             8,
             8,
         )
-
-    grid.row("Channels")
-    grid.add(
-        kpi_table(
-            "Channels",
-            queue_columns(queues.grouped("channel")),
-            ["channel"],
-            description="Every KPI per channel of the selected queues over the range. Click a "
-            "channel to filter by it.",
-            label_links={"channel": ("Only ${__data.fields.channel}", CHANNEL_LINK)},
-            sort_by="Offered",
-        ),
-        24,
-        6,
-    )
-
-    builder = new_dashboard(
-        UID,
-        TITLE,
-        "From all queues to a queue, a team, an agent, a channel: every KPI against its target.",
-        time_from="now-7d",
-        refresh="1m",
-    )
-    for name, label, query_text in VARIABLES:
-        builder = builder.with_variable(query_variable(name, label, query_text))
-    return assemble(builder, grid)

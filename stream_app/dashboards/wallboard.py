@@ -12,20 +12,23 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from grafana_foundation_sdk.builders import dashboard as dashboard_builder
+from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.models import common as common_model
 from grafana_foundation_sdk.models import dashboard as dashboard_model
 from grafana_foundation_sdk.models import units
 
+from stream_app.alerting.config import KpiTargets
 from stream_app.dashboards import promql
 from stream_app.dashboards.common import (
     BAD,
     GOOD,
-    KPIS,
     NEUTRAL,
     SECONDS_SUFFIX,
     SERVICE_LEVEL_THRESHOLD_S,
     Grid,
+    Kpi,
     assemble,
+    kpis,
     link,
     new_dashboard,
     query,
@@ -68,11 +71,33 @@ WINDOW_NOTE = (
 DRILLDOWN_URL = "/d/ccmon-drilldown?${queue:queryparam}&${__url_time_range}"
 
 
-def build() -> dashboard_model.Dashboard:
-    """The wallboard dashboard model."""
+def build(config: KpiTargets) -> dashboard_model.Dashboard:
+    """The wallboard dashboard model, coloured against the targets of ``config``."""
     scope = promql.Scope('queue=~"$queue"', by=("queue",))
     drill = [link("Drill down into $queue", DRILLDOWN_URL)]
     grid = Grid().row("$queue", repeat="queue")
+    _live_tiles(grid, scope, drill)
+    _kpi_tiles(grid, scope, drill, kpis(config))
+    builder = (
+        new_dashboard(
+            UID,
+            TITLE,
+            "TV wallboard for the floor: per queue, the live queue and today's and the last "
+            "15 minutes' KPIs against their targets. Open /d/ccmon-wallboard?kiosk.",
+            time_from="now/d",
+            refresh="5s",
+        )
+        .timepicker(_fixed_range())
+        .with_variable(query_variable("queue", "Queue", "label_values(ccmon_offered_total, queue)"))
+    )
+    return assemble(builder, grid)
+
+
+Links = list[cogbuilder.Builder[dashboard_model.DashboardLink]]
+
+
+def _live_tiles(grid: Grid, scope: promql.Scope, drill: Links) -> None:
+    """Contacts waiting and the longest wait, now."""
     grid.add(
         stat_panel(
             "Contacts waiting",
@@ -104,8 +129,12 @@ def build() -> dashboard_model.Dashboard:
         TILE_W,
         TILE_H,
     )
+
+
+def _kpi_tiles(grid: Grid, scope: promql.Scope, drill: Links, by_key: dict[str, Kpi]) -> None:
+    """One tile per KPI: today and the last 15 minutes, coloured against the target."""
     for key, expr in KPI_TILES:
-        kpi = KPIS[key]
+        kpi = by_key[key]
         targets = [
             query(expr(scope.over(window)), label, chr(ord("A") + i), instant=True)
             for i, (label, window) in enumerate(WINDOWS)
@@ -125,19 +154,6 @@ def build() -> dashboard_model.Dashboard:
             TILE_W,
             TILE_H,
         )
-    builder = (
-        new_dashboard(
-            UID,
-            TITLE,
-            "TV wallboard for the floor: per queue, the live queue and today's and the last "
-            "15 minutes' KPIs against their targets. Open /d/ccmon-wallboard?kiosk.",
-            time_from="now/d",
-            refresh="5s",
-        )
-        .timepicker(_fixed_range())
-        .with_variable(query_variable("queue", "Queue", "label_values(ccmon_offered_total, queue)"))
-    )
-    return assemble(builder, grid)
 
 
 def _fixed_range() -> dashboard_builder.TimePicker:

@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
+from stream_app.alerting.config import load as load_targets
 from stream_app.dashboards import generate
 from stream_app.devstack.monitoring import targets_file, write_targets
 from stream_app.settings import Settings
@@ -175,7 +176,7 @@ def substitute(expr: str, values: dict[str, str]) -> str:
 
 def dashboard_queries() -> Iterator[tuple[str, str, str]]:
     """(where, kind, query) of every panel target and every variable of every dashboard."""
-    for path, text in generate().items():
+    for path, text in generate(load_targets()).items():
         board = json.loads(text)
         for panel in board["panels"]:
             for target in panel.get("targets", []):

@@ -25,6 +25,8 @@ from stream_app.alerting.render import (
 )
 from stream_app.alerting.rules import RUNBOOK_URL, all_alerts, recording_groups
 from stream_app.kpi.formulas import KpiParams
+from stream_app.settings import TARGET_FIELDS
+from tests.kpi_families import missing_retractions, retracted_pairs, undocumented_retractions
 
 ROOT = targets.REPO_ROOT
 RULE_FILES = [ROOT / RECORDING_FILE, ROOT / ALERTS_FILE]
@@ -217,7 +219,40 @@ def test_kpi_rules_use_the_documented_metric_names() -> None:
     # Raw metrics only: a recording rule's middle part (queue:ccmon_x:...) follows a colon.
     used = set(re.findall(r"(?<![:\w])(ccmon_[a-z_]+)\b(?!:)", text))
     assert used, "no metric found in the rules"
-    assert used <= documented, f"not in docs/metrics.md: {sorted(used - documented)}"
+    known = documented | undocumented_retractions(documented)
+    assert used <= known, f"not in docs/metrics.md: {sorted(used - known)}"
+
+
+def test_survey_and_fcr_counts_are_net_of_retractions() -> None:
+    """Every rule reading a CSAT, NPS or FCR counter also subtracts its _retracted_total."""
+    pairs = retracted_pairs()
+    assert {"ccmon_csat_satisfied_total", "ccmon_nps_promoters_total"} <= set(pairs)
+    for group in recording_groups(targets.load()):
+        for rule in group.rules:
+            assert not missing_retractions(rule.expr), rule.record
+            reads = re.findall(r"increase\(ccmon_\w+_retracted_total", rule.expr)
+            filled = re.findall(
+                r"increase\(ccmon_\w+_retracted_total[^\]]*\]\)\) or on\(", rule.expr
+            )
+            assert len(reads) == len(filled), f"{rule.record}: a retraction not zero-filled"
+    for window in ("5m", "15m", "1h"):
+        rules = {r.record: r.expr for g in recording_groups(targets.load()) for r in g.rules}
+        assert (
+            "ccmon_csat_satisfied_retracted_total" in rules[f"queue:ccmon_csat:ratio_rate{window}"]
+        )
+        assert (
+            "ccmon_csat_responses_retracted_total"
+            in rules[f"queue:ccmon_csat_responses:increase{window}"]
+        )
+        for name in ("promoters", "detractors"):
+            assert (
+                f"ccmon_nps_{name}_retracted_total"
+                in rules[f"queue:ccmon_nps_score:ratio_rate{window}"]
+            )
+        assert (
+            "ccmon_nps_responses_retracted_total"
+            in rules[f"queue:ccmon_nps_responses:increase{window}"]
+        )
 
 
 # -- Grafana --------------------------------------------------------------------------------
@@ -303,18 +338,12 @@ def test_billing_override_is_in_the_committed_config() -> None:
 
 
 def test_default_targets_match_the_kpi_parameters() -> None:
-    """The default targets here are the worker's KpiParams targets (one set of defaults)."""
+    """The default targets here are the worker's KpiParams targets (one set of defaults), under
+    the one mapping of KpiParams field -> KPI name that the settings use (TARGET_FIELDS)."""
     config, params = targets.load(), KpiParams()
-    for kpi, name in [
-        ("service_level", "service_level"),
-        ("abandonment", "abandonment"),
-        ("asa", "asa_seconds"),
-        ("aht", "aht_seconds"),
-        ("csat", "csat"),
-        ("nps", "nps"),
-        ("fcr", "fcr"),
-    ]:
-        assert config.value(kpi, "target") == getattr(params, f"target_{name}"), kpi
+    assert set(TARGET_FIELDS.values()) == {e.kpi for e in targets.PER_QUEUE}
+    for name, kpi in TARGET_FIELDS.items():
+        assert config.value(kpi, "target") == getattr(params, name), kpi
 
 
 def _edit(path: tuple[str, ...], value: object) -> dict[str, Any]:

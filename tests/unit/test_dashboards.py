@@ -14,11 +14,13 @@ from typing import Any
 import pytest
 import yaml
 
+from stream_app.alerting import config as targets
+from stream_app.alerting.promql import number
 from stream_app.dashboards import BUILDERS, OUTPUT_DIR, REPO_ROOT, common, generate, wallboard
 from stream_app.dashboards.__main__ import main as generator_main
+from tests.kpi_families import missing_retractions, retracted_pairs, undocumented_retractions
 
 METRICS_DOC = REPO_ROOT / "docs" / "metrics.md"
-KPI_TARGETS = REPO_ROOT / "deploy" / "kpi-targets.yaml"
 METRIC_NAME = re.compile(r"ccmon_[a-z_]+")
 UIDS = {"ccmon-wallboard", "ccmon-overview", "ccmon-drilldown", "ccmon-pipeline"}
 # What Grafana puts in for its built-in variables, and "all values" for the template variables.
@@ -34,9 +36,16 @@ SUBSTITUTIONS = {
 VARIABLE = re.compile(r"\$\{(\w+)(?::\w+)?\}|\$(\w+)")
 
 
-def dashboards() -> dict[str, dict[str, Any]]:
-    """Freshly generated dashboards by uid, as Grafana reads them."""
-    return {path.stem: json.loads(text) for path, text in generate().items()}
+def dashboards(config: targets.KpiTargets | None = None) -> dict[str, dict[str, Any]]:
+    """Freshly generated dashboards by uid (default: the committed targets file), as Grafana
+    reads them."""
+    files = generate(config or targets.load())
+    return {path.stem: json.loads(text) for path, text in files.items()}
+
+
+def kpis() -> dict[str, common.Kpi]:
+    """The KPIs as drawn with the committed targets file."""
+    return common.kpis(targets.load())
 
 
 def panels(dashboard: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -106,7 +115,7 @@ def test_committed_json_equals_generated() -> None:
     """Every grafana/dashboards/<uid>.json equals what `python -m stream_app.dashboards` writes."""
     stale = [
         str(path)
-        for path, text in generate().items()
+        for path, text in generate(targets.load()).items()
         if not (REPO_ROOT / path).is_file() or (REPO_ROOT / path).read_text() != text
     ]
     assert not stale, f"stale (run: python -m stream_app.dashboards): {stale}"
@@ -115,12 +124,12 @@ def test_committed_json_equals_generated() -> None:
 def test_no_uncommitted_extra_dashboard_files() -> None:
     """grafana/dashboards holds exactly the generated dashboards (nothing left from a rename)."""
     on_disk = {p.name for p in (REPO_ROOT / OUTPUT_DIR).glob("*.json")}
-    assert on_disk == {p.name for p in generate()}
+    assert on_disk == {p.name for p in generate(targets.load())}
 
 
 def test_generation_is_stable_sorted_and_newline_terminated() -> None:
     """Two runs give the same text: sorted keys, indent 2, one trailing newline."""
-    first, second = generate(), generate()
+    first, second = generate(targets.load()), generate(targets.load())
     assert first == second
     for text in first.values():
         assert text.endswith("}\n")
@@ -202,8 +211,23 @@ def test_every_metric_used_is_in_docs_metrics_md() -> None:
         for title, text in texts:
             for name in METRIC_NAME.findall(text):
                 used.setdefault(name, f"{uid}/{title}")
-    missing = {name: where for name, where in used.items() if name not in documented}
+    known = documented | undocumented_retractions(documented)
+    missing = {name: where for name, where in used.items() if name not in known}
     assert not missing, f"not in docs/metrics.md: {missing}"
+
+
+def test_survey_and_fcr_counts_are_net_of_retractions() -> None:
+    """Every panel reading a CSAT, NPS or FCR counter (queue or agent family) also subtracts
+    its _retracted_total, zero-filled: a missing retraction series must not blank a panel."""
+    read: set[str] = set()
+    for uid, dashboard in dashboards().items():
+        for title, expr in exprs(dashboard):
+            assert not missing_retractions(expr), f"{uid}/{title}"
+            read |= {name for name in retracted_pairs().values() if name in expr}
+            reads = re.findall(r"increase\(ccmon_\w+_retracted_total", expr)
+            filled = re.findall(r"increase\(ccmon_\w+_retracted_total[^\]]*\]\)\) or on\(", expr)
+            assert len(reads) == len(filled), f"{uid}/{title}: a retraction not zero-filled"
+    assert read == set(retracted_pairs().values())
 
 
 def test_every_expression_is_valid_promql(tmp_path: Path) -> None:
@@ -222,14 +246,80 @@ def test_every_expression_is_valid_promql(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_targets_mirror_deploy_kpi_targets_yaml() -> None:
+def test_targets_come_from_deploy_kpi_targets_yaml() -> None:
     """The colour thresholds and target lines use the targets of deploy/kpi-targets.yaml."""
-    config = yaml.safe_load(KPI_TARGETS.read_text())
-    for key, kpi in common.KPIS.items():
+    config = yaml.safe_load(targets.CONFIG_PATH.read_text())
+    assert set(kpis()) == set(config["kpis"])
+    for key, kpi in kpis().items():
         assert kpi.target == pytest.approx(config["kpis"][key]["target"]), key
-    pipeline = config["pipeline"]
-    assert pipeline["processing_lag"]["seconds"] == common.PROCESSING_LAG_WARN_S
-    assert pipeline["dead_letter"]["ratio"] == common.DEAD_LETTER_RATIO_WARN
+    steps = {p["title"]: p for p in panels(dashboards()["ccmon-pipeline"])}
+    lag = steps["Processing lag"]["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    dead = steps["Dead-letter ratio"]["fieldConfig"]["defaults"]["thresholds"]["steps"]
+    assert lag[1]["value"] == config["pipeline"]["processing_lag"]["seconds"]
+    assert dead[1]["value"] == config["pipeline"]["dead_letter"]["ratio"]
+
+
+def _edited_config(tmp_path: Path) -> Path:
+    """A copy of the targets file with other targets and pipeline levels, written to tmp_path."""
+    document = yaml.safe_load(targets.CONFIG_PATH.read_text())
+    document["kpis"]["csat"]["target"] = 0.85
+    document["kpis"]["asa"]["target"] = 45
+    document["pipeline"]["processing_lag"]["seconds"] = 90
+    document["pipeline"]["job"] = "ccmon-prod"
+    path = tmp_path / "kpi-targets.yaml"
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return path
+
+
+def _steps(panel: dict[str, Any]) -> list[Any]:
+    return [s["value"] for s in panel["fieldConfig"]["defaults"]["thresholds"]["steps"]]
+
+
+def test_a_non_default_target_changes_the_dashboards(tmp_path: Path) -> None:
+    """Another target in another targets file moves the wallboard threshold and target lines."""
+    edited = dashboards(targets.load(_edited_config(tmp_path)))
+    tiles = {t["title"]: t for t in panels(edited["ccmon-wallboard"])}
+    assert _steps(tiles["CSAT"]) == [None, 0.85]
+    assert _steps(tiles["Service level"]) == [None, 0.8]
+    trends = {p["title"]: p for p in panels(edited["ccmon-overview"])}
+    lines = {t["expr"] for t in trends["ASA"]["targets"] if t["expr"].startswith("vector(")}
+    assert lines == {"vector(45)"}
+    health = {p["title"]: p for p in panels(edited["ccmon-pipeline"])}
+    assert _steps(health["Processing lag"]) == [None, 90]
+    ups = [e for _, e in exprs(edited["ccmon-pipeline"]) if "up{" in e]
+    assert ups == ['sum(up{job="ccmon-prod"})', 'up{job="ccmon-prod"}']
+    assert _steps({p["title"]: p for p in panels(dashboards()["ccmon-wallboard"])}["CSAT"]) == [
+        None,
+        0.8,
+    ]
+
+
+def test_config_option_renders_another_targets_file(tmp_path: Path) -> None:
+    """`--config PATH` renders that file: the committed JSON is then stale, and is written."""
+    path = _edited_config(tmp_path)
+    root = tmp_path / "root"
+    assert generator_main(["--root", str(root)]) == 0
+    assert generator_main(["--check", "--config", str(path), "--root", str(root)]) == 1
+    assert generator_main(["--config", str(path), "--root", str(root)]) == 0
+    board = json.loads((root / OUTPUT_DIR / "ccmon-wallboard.json").read_text())
+    assert _steps({p["title"]: p for p in panels(board)}["CSAT"]) == [None, 0.85]
+
+
+def test_bad_config_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A missing or invalid targets file: exit 2, one `error:` line, nothing written."""
+    missing = tmp_path / "nope.yaml"
+    assert generator_main(["--config", str(missing), "--root", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot read ")
+    assert str(missing) in err
+    assert err.count("\n") == 1
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("windows: [5m]\n")
+    assert generator_main(["--config", str(bad), "--root", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+    assert not (tmp_path / OUTPUT_DIR).exists()
 
 
 def test_provisioning_points_at_the_datasource_uid_and_the_dashboards_folder() -> None:
@@ -268,7 +358,7 @@ def test_wallboard_fits_a_1080p_screen_with_four_queues() -> None:
 
 def test_wallboard_tiles_have_thresholds_at_the_targets() -> None:
     """Every tile is coloured by thresholds; each KPI tile has a step at its target."""
-    by_title = {kpi.title: kpi for kpi in common.KPIS.values()}
+    by_title = {kpi.title: kpi for kpi in kpis().values()}
     tiles = list(panels(dashboards()["ccmon-wallboard"]))
     assert [t["title"] for t in tiles] == [
         "Contacts waiting",
@@ -306,7 +396,7 @@ def test_wallboard_kpi_tiles_show_today_and_the_last_15_minutes() -> None:
 
 def test_overview_kpis_have_target_and_benchmark_lines() -> None:
     """Each KPI trend has a target line, and a benchmark line where one is cited."""
-    by_title = {kpi.title: kpi for kpi in common.KPIS.values()}
+    by_title = {kpi.title: kpi for kpi in kpis().values()}
     seen = set()
     for panel in panels(dashboards()["ccmon-overview"]):
         kpi = by_title.get(panel["title"])
@@ -314,9 +404,9 @@ def test_overview_kpis_have_target_and_benchmark_lines() -> None:
             continue
         seen.add(kpi.key)
         lines = {t["expr"] for t in panel["targets"] if t["expr"].startswith("vector(")}
-        expected = {f"vector({common.number(v)})" for v in (kpi.target, *kpi.benchmarks)}
+        expected = {f"vector({number(v)})" for v in (kpi.target, *kpi.benchmarks)}
         assert lines == expected, panel["title"]
-    assert seen == set(common.KPIS)
+    assert seen == set(kpis())
 
 
 def test_drilldown_has_queue_team_agent_channel_variables() -> None:
@@ -408,6 +498,19 @@ SERIES: dict[str, str] = {
     'ccmon_fcr_withdrawn_total{queue="q2",channel="chat"}': "0+2x20",
     'ccmon_fcr_withdrawn_retracted_total{queue="q2",channel="chat"}': "0+1x20",
     'ccmon_offered_total{queue="q2",channel="chat"}': "0+5x20",
+    # q2's surveys: 10 CSAT answers, 9 satisfied, of which 2 satisfied ones were taken away
+    # again (moved to the queue of their contact): (9 - 2) / (10 - 2) = 0.875, not 0.9. NPS:
+    # 10 answers, 6 promoters and 1 detractor, 2 promoters taken away: 100 * (4 - 1) / 8.
+    # q1 has no retraction series at all: its CSAT and NPS must not go blank.
+    'ccmon_csat_responses_total{queue="q2",channel="chat",scale="5"}': "0+10x20",
+    'ccmon_csat_satisfied_total{queue="q2",channel="chat",scale="5"}': "0+9x20",
+    'ccmon_csat_responses_retracted_total{queue="q2",channel="chat",scale="5"}': "0+2x20",
+    'ccmon_csat_satisfied_retracted_total{queue="q2",channel="chat",scale="5"}': "0+2x20",
+    'ccmon_nps_responses_total{queue="q2",channel="chat"}': "0+10x20",
+    'ccmon_nps_promoters_total{queue="q2",channel="chat"}': "0+6x20",
+    'ccmon_nps_detractors_total{queue="q2",channel="chat"}': "0+1x20",
+    'ccmon_nps_responses_retracted_total{queue="q2",channel="chat"}': "0+2x20",
+    'ccmon_nps_promoters_retracted_total{queue="q2",channel="chat"}': "0+2x20",
     # q3: contacts offered, nothing else yet: no KPI sample (never 0), nobody waiting (0).
     'ccmon_offered_total{queue="q3",channel="voice"}': "0+1x20",
 }
@@ -417,8 +520,8 @@ EXPECTED: dict[str, dict[str, float]] = {
     "Service level": {"q1": 0.6, "q2": 1},
     "Abandonment": {"q1": 0.2, "q2": 0},
     "AHT": {"q1": 600},
-    "CSAT": {"q1": 0.7},
-    "NPS": {"q1": 40},
+    "CSAT": {"q1": 0.7, "q2": 0.875},
+    "NPS": {"q1": 40, "q2": 37.5},
     "FCR": {"q1": 0.8, "q2": 0.4},
 }
 
