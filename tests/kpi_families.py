@@ -37,14 +37,3 @@ def missing_retractions(expr: str) -> list[str]:
     (a net count is ``X_total - X_retracted_total``)."""
     used = set(re.findall(r"(?<![:\w])ccmon_[a-z_]+", expr))
     return sorted(t for t, r in retracted_pairs().items() if t in used and r not in used)
-
-
-def undocumented_retractions(documented: set[str]) -> set[str]:
-    """The ``_retracted_total`` families a worker exports that docs/metrics.md does not list.
-
-    Since the counters are fed from the engine's contribution deltas, every CSAT, NPS and FCR
-    family has a ``_retracted_total`` companion, and the rules and dashboards read them; the
-    metrics page lists only FCR's so far (it is updated in its own change). Until it does, the
-    doc checks accept exactly these exported names, nothing written by hand.
-    """
-    return set(retracted_pairs().values()) - documented
