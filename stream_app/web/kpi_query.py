@@ -9,6 +9,7 @@ Kept free of faust and HTTP so it is tested directly.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -97,6 +98,40 @@ def _kpis(counters: Mapping[str, float]) -> dict[str, float | None]:
     return values.to_dict()
 
 
+@dataclass
+class Sums:
+    """Every worker's part summed: counters per row, live queue state, the month's CRR."""
+
+    rows: dict[str, dict[str, float]] = field(default_factory=dict)
+    live: dict[str, list[float]] = field(default_factory=dict)
+    crr_active: int = 0
+    crr_retained: int = 0
+    crr_window: tuple[int, int] | None = None
+
+    def add(self, part: Mapping[str, Any]) -> None:
+        for key, counters in part.get("rows", {}).items():
+            total = self.rows.setdefault(key, dict.fromkeys(COUNTER_NAMES, 0.0))
+            for name, value in counters.items():
+                total[name] = total.get(name, 0) + value
+        for queue, (waiting, longest) in part.get("live", {}).items():
+            current = self.live.setdefault(queue, [0, 0.0])
+            current[0] += waiting
+            current[1] = max(current[1], longest)
+        if "crr" in part:
+            self.crr_active += part["crr"]["active"]
+            self.crr_retained += part["crr"]["retained"]
+            self.crr_window = (part["crr"]["start_ms"], part["crr"]["end_ms"])
+
+    def entry(self, key: str) -> dict[str, Any]:
+        """One row's counters and the KPIs computed from them."""
+        counters = self.rows.get(key, dict.fromkeys(COUNTER_NAMES, 0.0))
+        return {"counters": counters, "kpis": _kpis(counters)}
+
+    def live_of(self, queue: str) -> dict[str, float]:
+        waiting, longest = self.live.get(queue, [0, 0.0])
+        return {"waiting": waiting, "longest_wait_seconds": longest}
+
+
 def merge_parts(
     parts: Iterable[Mapping[str, Any]], query: Mapping[str, str], book: ParamsBook, now_ms: int
 ) -> dict[str, Any]:
@@ -104,24 +139,10 @@ def merge_parts(
     wanted = resolve_filter(query)
     params = book.for_queue(wanted[1]) if wanted and wanted[0] == "queue" else book.default
     window = resolve_window(query, params, now_ms)
-    rows: dict[str, dict[str, float]] = {}
-    live: dict[str, list[float]] = {}
-    crr_active = crr_retained = 0
-    crr_window: tuple[int, int] | None = None
     parts = list(parts)
+    sums = Sums()
     for part in parts:
-        for key, counters in part.get("rows", {}).items():
-            total = rows.setdefault(key, dict.fromkeys(COUNTER_NAMES, 0.0))
-            for name, value in counters.items():
-                total[name] = total.get(name, 0) + value
-        for queue, (waiting, longest) in part.get("live", {}).items():
-            current = live.setdefault(queue, [0, 0.0])
-            current[0] += waiting
-            current[1] = max(current[1], longest)
-        if "crr" in part:
-            crr_active += part["crr"]["active"]
-            crr_retained += part["crr"]["retained"]
-            crr_window = (part["crr"]["start_ms"], part["crr"]["end_ms"])
+        sums.add(part)
     answer: dict[str, Any] = {
         "window": {
             "name": window.name,
@@ -132,50 +153,42 @@ def merge_parts(
         "event_clock": iso(max((p.get("clock_ms", 0) for p in parts), default=0)),
     }
     if window.kind == "month":
-        start, end = crr_window or (0, 0)
+        start, end = sums.crr_window or (0, 0)
         answer["window"] |= {"start": iso(start, params.timezone), "end": iso(end, params.timezone)}
         answer["crr"] = {
-            "active_at_start": crr_active,
-            "retained": crr_retained,
-            "ratio": crr_ratio(crr_active, crr_retained),
+            "active_at_start": sums.crr_active,
+            "retained": sums.crr_retained,
+            "ratio": crr_ratio(sums.crr_active, sums.crr_retained),
         }
         return answer
     answer["window"] |= {
         "start": iso(window.start_ms, params.timezone),
         "end": iso(window.end_ms, params.timezone),
     }
-
-    def entry(key: str) -> dict[str, Any]:
-        counters = rows.get(key, dict.fromkeys(COUNTER_NAMES, 0.0))
-        return {"counters": counters, "kpis": _kpis(counters)}
-
     if wanted:
         answer["dimension"] = {"kind": wanted[0], "value": wanted[1]}
-        answer |= entry(f"{wanted[0]}\x1f{wanted[1]}")
+        answer |= sums.entry(f"{wanted[0]}\x1f{wanted[1]}")
         if wanted[0] == "queue":
-            waiting, longest = live.get(wanted[1], [0, 0.0])
-            answer["live"] = {"waiting": waiting, "longest_wait_seconds": longest}
+            answer["live"] = sums.live_of(wanted[1])
         return answer
-    answer["overall"] = entry("all\x1fall")
+    return answer | _overview(sums, query)
+
+
+def _overview(sums: Sums, query: Mapping[str, str]) -> dict[str, Any]:
+    """All queues: the overall row, every queue with its live state, optionally every dim."""
+    answer: dict[str, Any] = {"overall": sums.entry("all\x1fall")}
     if query.get("breakdown") == "all":
         answer["breakdown"] = {
             kind: {
-                key.split("\x1f", 1)[1]: entry(key)
-                for key in sorted(rows)
+                key.split("\x1f", 1)[1]: sums.entry(key)
+                for key in sorted(sums.rows)
                 if key.startswith(kind + "\x1f")
             }
             for kind in DIM_KINDS[1:]
         }
-    queues = sorted(k.split("\x1f", 1)[1] for k in rows if k.startswith("queue\x1f"))
+    queues = {k.split("\x1f", 1)[1] for k in sums.rows if k.startswith("queue\x1f")}
     answer["queues"] = [
-        {
-            "queue": q,
-            **entry(f"queue\x1f{q}"),
-            "live": {
-                "waiting": live.get(q, [0, 0.0])[0],
-                "longest_wait_seconds": live.get(q, [0, 0.0])[1],
-            },
-        }
-        for q in sorted(set(queues) | set(live))
+        {"queue": q, **sums.entry(f"queue\x1f{q}"), "live": sums.live_of(q)}
+        for q in sorted(queues | set(sums.live))
     ]
     return answer
