@@ -215,14 +215,35 @@ def parse(document: object) -> KpiTargets:
     """Validate a loaded YAML document; raises :class:`ConfigError` on the first problem."""
     top = _mapping(document, "top level")
     _only(top, ("windows", "kpis", "queues", "pipeline"), "top level")
-    raw_windows = top.get("windows")
+    windows = _parse_windows(top.get("windows"))
+    defaults, timing = _parse_kpis(_mapping(top.get("kpis"), "kpis"), windows)
+    overrides = _parse_queues(_mapping(top.get("queues") or {}, "queues"))
+    config = KpiTargets(
+        windows=windows,
+        defaults=defaults,
+        overrides=overrides,
+        timing=timing,
+        pipeline=_parse_pipeline(_mapping(top.get("pipeline"), "pipeline")),
+    )
+    _check_order(config, None)
+    for queue in overrides:
+        _check_order(config, queue)
+    return config
+
+
+def _parse_windows(raw_windows: object) -> tuple[str, ...]:
     if not isinstance(raw_windows, list) or not raw_windows:
         raise _fail("windows", "must be a non-empty list of durations")
     windows = tuple(_duration(w, f"windows[{i}]") for i, w in enumerate(raw_windows))
     if len(set(windows)) != len(windows):
         raise _fail("windows", f"repeats a window: {list(windows)}")
+    return windows
 
-    kpis = _mapping(top.get("kpis"), "kpis")
+
+def _parse_kpis(
+    kpis: Mapping[str, Any], windows: tuple[str, ...]
+) -> tuple[dict[Threshold, float], dict[tuple[str, str], str]]:
+    """The default thresholds and the alert timing (windows, ``for``) of every KPI."""
     _only(kpis, tuple(TIMING), "kpis")
     defaults: dict[Threshold, float] = {}
     timing: dict[tuple[str, str], str] = {}
@@ -246,9 +267,13 @@ def parse(document: object) -> KpiTargets:
     )
     if duration_seconds(short) >= duration_seconds(base):
         raise _fail("kpis.abandonment", f"short_window {short} must be shorter than {base}")
+    return defaults, timing
 
+
+def _parse_queues(queues: Mapping[str, Any]) -> dict[str, dict[Threshold, float]]:
+    """Per-queue threshold overrides (windows and ``for`` are not per queue)."""
     overrides: dict[str, dict[Threshold, float]] = {}
-    for queue, raw in sorted(_mapping(top.get("queues") or {}, "queues").items()):
+    for queue, raw in sorted(queues.items()):
         if not isinstance(queue, str) or not _LABEL_VALUE.match(queue):
             raise _fail("queues", f"{queue!r} is not a queue name")
         section = _mapping(raw, f"queues.{queue}")
@@ -262,8 +287,11 @@ def parse(document: object) -> KpiTargets:
                 entry = threshold(kpi, key)
                 values[entry] = _number(entry, value, f"queues.{queue}.{kpi}.{key}")
         overrides[queue] = values
+    return overrides
 
-    pipeline_raw = _mapping(top.get("pipeline"), "pipeline")
+
+def _parse_pipeline(pipeline_raw: Mapping[str, Any]) -> PipelineConfig:
+    """The pipeline alerts' job name, levels and timing."""
     _only(pipeline_raw, ("job", *PIPELINE_KEYS), "pipeline")
     job = pipeline_raw.get("job")
     if not isinstance(job, str) or not _LABEL_VALUE.match(job):
@@ -277,7 +305,7 @@ def parse(document: object) -> KpiTargets:
                 raise _fail(f"pipeline.{name}", f"missing key {key}")
         parts[name] = dict(section)
     dl, lag = parts["dead_letter"], parts["processing_lag"]
-    pipeline = PipelineConfig(
+    return PipelineConfig(
         job=job,
         worker_down_for=_duration(parts["worker_down"]["for"], "pipeline.worker_down.for"),
         stalled_window=_duration(parts["stalled"]["window"], "pipeline.stalled.window"),
@@ -303,17 +331,6 @@ def parse(document: object) -> KpiTargets:
         ),
         processing_lag_for=_duration(lag["for"], "pipeline.processing_lag.for"),
     )
-    config = KpiTargets(
-        windows=windows,
-        defaults=defaults,
-        overrides=overrides,
-        timing=timing,
-        pipeline=pipeline,
-    )
-    _check_order(config, None)
-    for queue in overrides:
-        _check_order(config, queue)
-    return config
 
 
 def load(path: Path = CONFIG_PATH) -> KpiTargets:
