@@ -6,8 +6,12 @@ generators behave the same and a stale file fails CI the same way.
 
 from __future__ import annotations
 
+import argparse
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
+
+from stream_app.alerting.config import CONFIG_PATH, ConfigError, KpiTargets, load
 
 
 def stale_files(root: Path, files: dict[Path, str]) -> list[Path]:
@@ -34,3 +38,35 @@ def write_or_check(root: Path, files: dict[Path, str], *, check: bool, command: 
     if not stale:
         print("all generated files are up to date")
     return 0
+
+
+def generator_main(
+    argv: Sequence[str] | None,
+    *,
+    module: str,
+    description: str,
+    generate: Callable[[KpiTargets], dict[Path, str]],
+    root: Path,
+) -> int:
+    """The command line of ``python -m <module>``: render the targets file into the generated
+    files, or ``--check`` them. Exit codes: 0 up to date (or written), 1 stale, 2 bad config."""
+    command = f"python -m {module}"
+    parser = argparse.ArgumentParser(prog=command, description=description)
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if any generated file is missing or stale",
+    )
+    parser.add_argument(
+        "--config", type=Path, default=CONFIG_PATH, help=f"configuration (default {CONFIG_PATH})"
+    )
+    parser.add_argument(
+        "--root", type=Path, default=root, help="repository root the files are written under"
+    )
+    args = parser.parse_args(argv)
+    try:
+        files = generate(load(args.config))
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return write_or_check(args.root, files, check=args.check, command=command)

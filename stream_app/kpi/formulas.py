@@ -24,42 +24,6 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Literal, Self
 from zoneinfo import ZoneInfo
 
-__all__ = [
-    "COUNTER_NAMES",
-    "KPI_NAMES",
-    "LOWER_IS_BETTER",
-    "Counters",
-    "KpiName",
-    "KpiParams",
-    "KpiValues",
-    "NpsClass",
-    "ParamsBook",
-    "abandonment_ratio",
-    "aht_seconds",
-    "asa_seconds",
-    "compute_kpis",
-    "crr_ratio",
-    "csat_mean",
-    "csat_ratio",
-    "csat_satisfied",
-    "day_start_ms",
-    "fcr_ratio",
-    "fcr_reason_matches",
-    "is_short_abandon",
-    "local_instant_ms",
-    "meets_target",
-    "month_start_ms",
-    "next_day_start_ms",
-    "next_month_start_ms",
-    "nps_class",
-    "nps_score",
-    "parse_reset",
-    "service_level_ratio",
-    "tumbling_start_ms",
-    "within_fcr_lookback",
-    "within_service_level",
-]
-
 NpsClass = Literal["promoter", "passive", "detractor"]
 KpiName = Literal[
     "service_level", "abandonment", "asa_seconds", "aht_seconds", "csat", "nps", "fcr", "crr"
