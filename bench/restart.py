@@ -31,6 +31,7 @@ from bench.kafka import delete_topics
 from bench.run import free_port
 from bench.worker import Worker, wait_ready
 from stream_app.engine.apply import apply_to_contact
+from stream_app.engine.records import ContactState
 from stream_app.events import Accepted, decode_event
 from stream_app.kafka_admin import ensure_topics
 from stream_app.settings import Settings
@@ -56,14 +57,14 @@ def _event(kind: str, contact: str, at: datetime, **fields: Any) -> Any:
     return result.event
 
 
-def template_state(n: int, now: datetime) -> dict[str, Any]:
+def template_state(n: int, now: datetime) -> ContactState:
     """One handled contact's state, as the contact stage keeps it (started, answered,
     resolved, a survey)."""
     contact, queue = f"t{n}", QUEUES[n % len(QUEUES)]
     t0 = now - timedelta(minutes=6 * n)
     base = {"queue": queue, "channel": "voice"}
     agent = {"agent_id": f"a{n % 40}", "team": f"team{n % 5}"}
-    state: dict[str, Any] = {}
+    state: ContactState = {}
     for event in (
         _event("contact.started", contact, t0, customer_id=f"cu{n}", **base),
         _event(
@@ -116,7 +117,7 @@ def write_changelog(settings: Settings, topic: str, states: int) -> float:
     t0 = time.monotonic()
     for n in range(states):
         key = f"k{n}"
-        state = dict(templates[n % TEMPLATES])
+        state = templates[n % TEMPLATES].copy()
         state["ids"] = [f"{key}-{i}" for i in range(len(state["ids"]))]
         value = orjson.dumps(state)
         partition = partition_of(key, settings.topic_partitions)

@@ -7,7 +7,7 @@ makes the engine exact under at-least-once delivery. Durations are kept as integ
 
 from __future__ import annotations
 
-from stream_app.engine.contributions import State
+from stream_app.engine.records import ContactState, CustomerState, HandledRecord, SurveyRecord
 from stream_app.events import (
     ContactAbandoned,
     ContactAnswered,
@@ -37,7 +37,7 @@ def customer_key(event: Event) -> str | None:
     return None
 
 
-def _remember(state: State, event: Event) -> bool:
+def _remember(state: ContactState | CustomerState, event: Event) -> bool:
     """Record the event id; False when it was applied before (a duplicate or a replay)."""
     ids: list[str] = state.setdefault("ids", [])
     if event.event_id in ids:
@@ -47,7 +47,7 @@ def _remember(state: State, event: Event) -> bool:
     return True
 
 
-def survey_record(event: SurveySubmitted) -> State:
+def survey_record(event: SurveySubmitted) -> SurveyRecord:
     """How a survey is kept in a state (and read by the facts)."""
     return {
         "t": event.occurred_at_ms,
@@ -61,7 +61,7 @@ def survey_record(event: SurveySubmitted) -> State:
     }
 
 
-def apply_to_contact(state: State, event: Event) -> bool:
+def apply_to_contact(state: ContactState, event: Event) -> bool:
     """Add ``event`` to its contact's state; False when nothing changed (a duplicate)."""
     if not _remember(state, event):
         return False
@@ -105,7 +105,7 @@ def apply_to_contact(state: State, event: Event) -> bool:
     return True
 
 
-def apply_to_customer(state: State, event: Event) -> bool:
+def apply_to_customer(state: CustomerState, event: Event) -> bool:
     """Add ``event`` to its customer's state; False when nothing changed (a duplicate)."""
     if not _remember(state, event):
         return False
@@ -113,7 +113,7 @@ def apply_to_customer(state: State, event: Event) -> bool:
     if isinstance(event, CustomerStatus):
         state.setdefault("status", []).append({"t": t, "s": event.status})
     elif isinstance(event, ContactResolved):
-        handled: dict[str, State] = state.setdefault("handled", {})
+        handled: dict[str, HandledRecord] = state.setdefault("handled", {})
         seq = state["seq"] = state.get("seq", 0) + 1
         current = handled.get(event.contact_id)
         # A contact counts once for FCR: by its first resolved event in event time.
@@ -133,7 +133,7 @@ def apply_to_customer(state: State, event: Event) -> bool:
     return True
 
 
-def contact_waiting_since(state: State) -> tuple[str, str, int] | None:
+def contact_waiting_since(state: ContactState) -> tuple[str, str, int] | None:
     """(queue, channel, started_at) while the contact waits: started, not answered/abandoned."""
     started = state.get("started")
     if not started or state.get("answered") or state.get("abandoned") or state.get("resolved"):

@@ -22,6 +22,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from stream_app.engine.records import (
+    ContactState,
+    CustomerState,
+    ResolvedRecord,
+    StatusRecord,
+    SurveyRecord,
+)
 from stream_app.engine.windows import UNKNOWN, Contribution
 from stream_app.kpi.formulas import (
     KpiParams,
@@ -34,8 +41,9 @@ from stream_app.kpi.formulas import (
     within_service_level,
 )
 
-State = dict[str, Any]
-"""A contact's or customer's state: plain JSON-able dicts and lists (stored with orjson)."""
+State = Any
+"""A decoded state of either stage (``records.ContactState`` or ``records.CustomerState``), where
+the engine handles both alike."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,12 +87,12 @@ def contribution_delta(
     return removed, added
 
 
-def _first_resolved(resolved: list[State]) -> State | None:
+def _first_resolved(resolved: list[ResolvedRecord]) -> ResolvedRecord | None:
     """A contact's first resolved event: earliest occurred_at, ties by arrival."""
     return min(resolved, key=lambda r: r["t"]) if resolved else None
 
 
-def contact_contributions(state: State, book: ParamsBook) -> list[Contribution]:
+def contact_contributions(state: ContactState, book: ParamsBook) -> list[Contribution]:
     """Every counter contribution of one contact (started/answered/abandoned/resolved/surveys)."""
     sink = FactSink(book)
     for s in state.get("started", ()):
@@ -109,14 +117,16 @@ def contact_contributions(state: State, book: ParamsBook) -> list[Contribution]:
     return sink.items
 
 
-def survey_facts(sink: FactSink, surveys: Iterable[State], contact: State | None) -> None:
+def survey_facts(
+    sink: FactSink, surveys: Iterable[SurveyRecord], contact: ContactState | None
+) -> None:
     """Surveys count at their own time; each dimension they lack comes from their contact."""
     for v in surveys:
         dims = survey_dims(v, contact)
         sink.add(v["t"], dims, survey_amounts(v, sink.book.for_queue(dims.queue)), True)
 
 
-def survey_amounts(survey: State, params: KpiParams) -> dict[str, int]:
+def survey_amounts(survey: SurveyRecord, params: KpiParams) -> dict[str, int]:
     score = survey["s"]
     if survey["m"] == "nps":
         kind = nps_class(score)
@@ -144,7 +154,7 @@ class Issue:
     withdrawn: bool
 
 
-def fcr_issues(state: State, book: ParamsBook) -> dict[str, Issue]:
+def fcr_issues(state: CustomerState, book: ParamsBook) -> dict[str, Issue]:
     """A customer's FCR issues by the contact_id of their first handled contact.
 
     Recomputed from all handled contacts sorted by event time, so a repeat that arrives before
@@ -184,7 +194,7 @@ def fcr_issues(state: State, book: ParamsBook) -> dict[str, Issue]:
     }
 
 
-def customer_contributions(state: State, book: ParamsBook) -> list[Contribution]:
+def customer_contributions(state: CustomerState, book: ParamsBook) -> list[Contribution]:
     """FCR issues, credits and withdrawals of one customer, plus surveys without a contact."""
     sink = FactSink(book)
     for issue in fcr_issues(state, book).values():
@@ -198,10 +208,11 @@ def customer_contributions(state: State, book: ParamsBook) -> list[Contribution]
     return sink.items
 
 
-def survey_dims(survey: State, contact: State | None) -> Dims:
+def survey_dims(survey: SurveyRecord, contact: ContactState | None) -> Dims:
     """A survey's dimensions: its own, else its contact's first resolution, else its start."""
     resolved = _first_resolved(contact.get("resolved", [])) if contact else None
-    started = (contact.get("started") or [None])[0] if contact else None
+    starts = contact.get("started") if contact else None
+    started = starts[0] if starts else None
     if resolved is not None:
         queue, channel = resolved["q"], resolved["ch"]
         agent, team = resolved["a"], resolved.get("tm")
@@ -217,16 +228,16 @@ def survey_dims(survey: State, contact: State | None) -> Dims:
     )
 
 
-def status_at(state: State, at_ms: int) -> str | None:
+def status_at(state: CustomerState, at_ms: int) -> str | None:
     """A customer's status just before ``at_ms``: the latest status event strictly before it."""
-    best: State | None = None
+    best: StatusRecord | None = None
     for s in state.get("status", ()):
         if s["t"] < at_ms and (best is None or s["t"] >= best["t"]):
             best = s
     return None if best is None else str(best["s"])
 
 
-def crr_contribution(state: State, start_ms: int, end_ms: int) -> tuple[int, int]:
+def crr_contribution(state: CustomerState, start_ms: int, end_ms: int) -> tuple[int, int]:
     """(active at the period's start, and still active at its end) for one customer: 0 or 1."""
     if status_at(state, start_ms) != "active":
         return 0, 0

@@ -6,13 +6,11 @@ import random
 
 import orjson
 import pytest
-from aiokafka.partitioner import murmur2 as aiokafka_murmur2
 
 from stream_app.engine.contributions import contact_contributions
 from stream_app.engine.engine import Engine
 from stream_app.engine.windows import DayStarts, Expander
 from stream_app.kpi.formulas import KpiParams, ParamsBook, day_start_ms
-from stream_app.worker.partitioner import murmur2, partition_of
 from tests.factories import valid_event
 
 ZONES = ("UTC", "Europe/Bucharest", "America/Sao_Paulo", "Australia/Lord_Howe", "Asia/Kathmandu")
@@ -31,16 +29,6 @@ def test_cached_day_start_is_day_start_ms(zone: str, reset: str) -> None:
         boundary = days(ts)
         assert days(boundary) == boundary
         assert days(boundary - 1) == day_start_ms(boundary - 1, zone, reset)
-
-
-def test_murmur2_and_partitions_match_kafkas() -> None:
-    rng = random.Random(3)
-    for _ in range(5000):
-        data = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 40)))
-        assert murmur2(data) == aiokafka_murmur2(data)
-    for key in ("s1-c1", "cu-433400", "é-ü-€", ""):
-        expected = (aiokafka_murmur2(key.encode()) & 0x7FFFFFFF) % 6
-        assert partition_of(key, 6) == expected
 
 
 def test_batch_apply_equals_one_by_one() -> None:
