@@ -139,134 +139,188 @@ async def measure_rate(
     result = RateResult(target_rate=rate)
     try:
         await wait_ready([worker])
-        load = Producer(
-            {
-                "bootstrap.servers": settings.bootstrap_servers,
-                "log_level": 4,
-                **KEY_PARTITIONER,
-                "linger.ms": 5,
-                "queue.buffering.max.messages": 1_000_000,
-            }
+        load, probes = _producers(settings.bootstrap_servers)
+        run = _RateRun(
+            rate, worker, topics, result, load, probes, _load_stream(events), probe_every_s
         )
-        probes = Producer(
-            {
-                "bootstrap.servers": settings.bootstrap_servers,
-                "log_level": 4,
-                **KEY_PARTITIONER,
-                "linger.ms": 0,
-            }
-        )
-        sent: dict[int, float] = {}
-        api_seen, metrics_seen = Seen(), Seen()
-        running = True
-        source = _load_stream(events)
-
-        async def produce_load() -> None:
-            t0 = time.perf_counter()
-            while running:
-                due = int(rate * (time.perf_counter() - t0)) - result.produced
-                now_ms = time.time_ns() // 1_000_000
-                for _ in range(max(due, 0)):
-                    suffix, event = next(source)
-                    live = restamped(event, suffix, now_ms)
-                    key = event_key(live)
-                    try:
-                        load.produce(
-                            topics[str(live["type"])],
-                            orjson.dumps(live),
-                            key.encode() if key is not None else None,
-                        )
-                    except BufferError:
-                        load.poll(0.01)
-                        break
-                    result.produced += 1
-                load.poll(0)
-                await asyncio.sleep(0.005)
-
-        async def produce_probes() -> None:
-            seq = 0
-            next_at = time.perf_counter()
-            while running:
-                seq += 1
-                key, value = _probe(rate, seq)
-                sent[seq] = time.perf_counter()
-                probes.produce(topics["contact.started"], value, key)
-                probes.poll(0)
-                next_at += probe_every_s
-                await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
-
-        async def poll_api(client: httpx.AsyncClient) -> None:
-            url = f"{worker.base_url}/api/kpis"
-            while True:
-                t0 = time.perf_counter()
-                try:
-                    response = await client.get(url, params={"queue": PROBE_QUEUE}, timeout=30)
-                    offered = int(response.json().get("counters", {}).get("offered", 0))
-                except (httpx.HTTPError, ValueError):
-                    offered = 0
-                now = time.perf_counter()
-                api_seen.polls += 1
-                api_seen.poll_seconds += now - t0
-                api_seen.record(offered, now)
-                await asyncio.sleep(0.02)
-
-        async def poll_metrics(client: httpx.AsyncClient) -> None:
-            url = f"{worker.base_url}/metrics"
-            while True:
-                t0 = time.perf_counter()
-                try:
-                    text = (await client.get(url, timeout=60)).text
-                except httpx.HTTPError:
-                    text = ""
-                now = time.perf_counter()
-                metrics_seen.polls += 1
-                metrics_seen.poll_seconds += now - t0
-                metrics_seen.record(int(sum(float(v) for v in PROBE_LINE.findall(text))), now)
-                await asyncio.sleep(max(0.0, metrics_every_s - (now - t0)))
-
         async with httpx.AsyncClient() as client:
-            consumed0 = (await worker.counts(client)).consumed
-            pollers = [
-                asyncio.create_task(poll_api(client)),
-                asyncio.create_task(poll_metrics(client)),
-            ]
-            started = time.perf_counter()
-            producers = [
-                asyncio.create_task(produce_load()),
-                asyncio.create_task(produce_probes()),
-            ]
-            while time.perf_counter() - started < seconds:
-                if not worker.child.alive:
-                    raise WorkerFailed(f"worker exited: {worker.child.log_tail()}")
-                if status is not None:
-                    status(
-                        f"latency {rate:,}/s: {time.perf_counter() - started:.0f}/{seconds:.0f} s, "
-                        f"produced {result.produced:,}, probes seen {len(api_seen.at)}/{len(sent)}"
-                    )
-                await asyncio.sleep(0.5)
-            running = False
-            await asyncio.gather(*producers)
-            result.seconds = time.perf_counter() - started
-            load.flush(30)
-            probes.flush(30)
-            result.consumed = (await worker.counts(client)).consumed - consumed0
-            deadline = time.perf_counter() + tail_s
-            for _ in range(int(tail_s / 0.2)):
-                if len(api_seen.at) >= len(sent) and len(metrics_seen.at) >= len(sent):
-                    break
-                if time.perf_counter() > deadline:
-                    break
-                await asyncio.sleep(0.2)
-            for task in pollers:
-                task.cancel()
-            await asyncio.gather(*pollers, return_exceptions=True)
-        result.probes = len(sent)
-        result.api = api_seen.latencies(sent)
-        result.metrics = metrics_seen.latencies(sent)
-        result.api_poll_ms = 1000 * api_seen.poll_seconds / max(api_seen.polls, 1)
-        result.metrics_poll_ms = 1000 * metrics_seen.poll_seconds / max(metrics_seen.polls, 1)
+            await run.measure(client, seconds, metrics_every_s, tail_s, status)
+        run.summarize()
     except WorkerFailed as exc:
         result.error = str(exc)[:500]
     finally:
         worker.child.stop()
     return result
+
+
+def _producers(bootstrap: str) -> tuple[Producer, Producer]:
+    """The load's batching producer and the probes' unbatched one."""
+    load = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "log_level": 4,
+            **KEY_PARTITIONER,
+            "linger.ms": 5,
+            "queue.buffering.max.messages": 1_000_000,
+        }
+    )
+    probes = Producer(
+        {
+            "bootstrap.servers": bootstrap,
+            "log_level": 4,
+            **KEY_PARTITIONER,
+            "linger.ms": 0,
+        }
+    )
+    return load, probes
+
+
+@dataclass
+class _RateRun:
+    """One rate against one worker: the load, the probes, and the pollers that see them."""
+
+    rate: int
+    worker: Worker
+    topics: dict[str, str]
+    result: RateResult
+    load: Producer
+    probes: Producer
+    source: Iterator[tuple[str, Event]]
+    probe_every_s: float
+    sent: dict[int, float] = field(default_factory=dict)
+    """Send time (perf_counter) of each probe, by sequence number."""
+    api_seen: Seen = field(default_factory=Seen)
+    metrics_seen: Seen = field(default_factory=Seen)
+    running: bool = True
+
+    async def measure(
+        self,
+        client: httpx.AsyncClient,
+        seconds: float,
+        metrics_every_s: float,
+        tail_s: float,
+        status: Callable[[str], None] | None,
+    ) -> None:
+        """Load and probe for ``seconds``, then poll until every probe is seen or the tail ends."""
+        rate, worker, result, sent = self.rate, self.worker, self.result, self.sent
+        consumed0 = (await worker.counts(client)).consumed
+        pollers = [
+            asyncio.create_task(self.poll_api(client)),
+            asyncio.create_task(self.poll_metrics(client, metrics_every_s)),
+        ]
+        started = time.perf_counter()
+        producers = [
+            asyncio.create_task(self.produce_load()),
+            asyncio.create_task(self.produce_probes()),
+        ]
+        while time.perf_counter() - started < seconds:
+            if not worker.child.alive:
+                raise WorkerFailed(f"worker exited: {worker.child.log_tail()}")
+            if status is not None:
+                status(
+                    f"latency {rate:,}/s: {time.perf_counter() - started:.0f}/{seconds:.0f} s, "
+                    f"produced {result.produced:,}, probes seen {len(self.api_seen.at)}/{len(sent)}"
+                )
+            await asyncio.sleep(0.5)
+        self.running = False
+        await asyncio.gather(*producers)
+        result.seconds = time.perf_counter() - started
+        self.load.flush(30)
+        self.probes.flush(30)
+        result.consumed = (await worker.counts(client)).consumed - consumed0
+        await self.wait_tail(tail_s)
+        for task in pollers:
+            task.cancel()
+        await asyncio.gather(*pollers, return_exceptions=True)
+
+    async def wait_tail(self, tail_s: float) -> None:
+        """Until both endpoints saw every probe, for at most ``tail_s``."""
+        sent = self.sent
+        deadline = time.perf_counter() + tail_s
+        for _ in range(int(tail_s / 0.2)):
+            if len(self.api_seen.at) >= len(sent) and len(self.metrics_seen.at) >= len(sent):
+                break
+            if time.perf_counter() > deadline:
+                break
+            await asyncio.sleep(0.2)
+
+    def summarize(self) -> None:
+        """Latencies and mean poll times into the result."""
+        result, sent = self.result, self.sent
+        api_seen, metrics_seen = self.api_seen, self.metrics_seen
+        result.probes = len(sent)
+        result.api = api_seen.latencies(sent)
+        result.metrics = metrics_seen.latencies(sent)
+        result.api_poll_ms = 1000 * api_seen.poll_seconds / max(api_seen.polls, 1)
+        result.metrics_poll_ms = 1000 * metrics_seen.poll_seconds / max(metrics_seen.polls, 1)
+
+    async def produce_load(self) -> None:
+        """The load at ``rate`` events/s, made current as it goes out."""
+        rate, result, load, topics = self.rate, self.result, self.load, self.topics
+        source = self.source
+        t0 = time.perf_counter()
+        while self.running:
+            due = int(rate * (time.perf_counter() - t0)) - result.produced
+            now_ms = time.time_ns() // 1_000_000
+            for _ in range(max(due, 0)):
+                suffix, event = next(source)
+                live = restamped(event, suffix, now_ms)
+                key = event_key(live)
+                try:
+                    load.produce(
+                        topics[str(live["type"])],
+                        orjson.dumps(live),
+                        key.encode() if key is not None else None,
+                    )
+                except BufferError:
+                    load.poll(0.01)
+                    break
+                result.produced += 1
+            load.poll(0)
+            await asyncio.sleep(0.005)
+
+    async def produce_probes(self) -> None:
+        """One probe every ``probe_every_s``, its send time noted."""
+        seq = 0
+        next_at = time.perf_counter()
+        while self.running:
+            seq += 1
+            key, value = _probe(self.rate, seq)
+            self.sent[seq] = time.perf_counter()
+            self.probes.produce(self.topics["contact.started"], value, key)
+            self.probes.poll(0)
+            next_at += self.probe_every_s
+            await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
+
+    async def poll_api(self, client: httpx.AsyncClient) -> None:
+        """The probe queue's offered count from the JSON API, every 20 ms."""
+        url = f"{self.worker.base_url}/api/kpis"
+        api_seen = self.api_seen
+        while True:
+            t0 = time.perf_counter()
+            try:
+                response = await client.get(url, params={"queue": PROBE_QUEUE}, timeout=30)
+                offered = int(response.json().get("counters", {}).get("offered", 0))
+            except (httpx.HTTPError, ValueError):
+                offered = 0
+            now = time.perf_counter()
+            api_seen.polls += 1
+            api_seen.poll_seconds += now - t0
+            api_seen.record(offered, now)
+            await asyncio.sleep(0.02)
+
+    async def poll_metrics(self, client: httpx.AsyncClient, every_s: float) -> None:
+        """The probe queue's offered count from a full ``/metrics`` scrape, every ``every_s``."""
+        url = f"{self.worker.base_url}/metrics"
+        metrics_seen = self.metrics_seen
+        while True:
+            t0 = time.perf_counter()
+            try:
+                text = (await client.get(url, timeout=60)).text
+            except httpx.HTTPError:
+                text = ""
+            now = time.perf_counter()
+            metrics_seen.polls += 1
+            metrics_seen.poll_seconds += now - t0
+            metrics_seen.record(int(sum(float(v) for v in PROBE_LINE.findall(text))), now)
+            await asyncio.sleep(max(0.0, every_s - (now - t0)))

@@ -23,6 +23,7 @@ import time
 import traceback
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -42,7 +43,7 @@ from bench.bench_scrape import measure as measure_scrape
 from bench.proc import machine
 from bench.report import Results, render
 from stream_app.kafka_admin import ensure_topics
-from stream_app.settings import REPO_ROOT, load_settings
+from stream_app.settings import REPO_ROOT, Settings, load_settings
 
 PHASES = ("ceiling", "us", "peer", "latency", "scrape", "scaleout")
 console = Console(stderr=True)
@@ -140,23 +141,100 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
 
 
+@dataclass
+class _Run:
+    """What the phases of one run share: its tag, settings, work dir, data and results."""
+
+    args: argparse.Namespace
+    tag: str
+    base: Settings
+    workdir: Path
+    results: Results = field(default_factory=Results)
+    groups: list[str] = field(default_factory=list)
+    """Consumer groups to delete at the end."""
+    ends: kafka.Offsets = field(default_factory=dict)
+    """End offsets of the pre-loaded input topics."""
+    loaded: int = 0
+
+    @property
+    def phases(self) -> list[str]:
+        phases: list[str] = self.args.phases
+        return phases
+
+    @property
+    def bootstrap(self) -> str:
+        return self.base.bootstrap_servers
+
+    def ccmon(self, app_id: str, count: int, label: str) -> worker.RunResult:
+        """``count`` workers of a fresh app id over the pre-loaded topics, with a bar."""
+        self.groups.append(app_id)
+        with _bar(label, self.loaded) as update:
+            return asyncio.run(
+                worker.run_workers(
+                    self.base,
+                    app_id,
+                    count,
+                    self.loaded,
+                    self.ends,
+                    self.workdir,
+                    progress=update,
+                    stall_s=self.args.stall,
+                    ports=free_port,
+                )
+            )
+
+
 def run(args: argparse.Namespace) -> Results:
     """Every selected phase, in an order that shares the pre-loaded data."""
     tag = f"b{uuid.uuid4().hex[:4]}"
     base = load_settings().model_copy(update={"topic_namespace": f"{tag}."})
-    bootstrap = base.bootstrap_servers
-    workdir = Path(tempfile.mkdtemp(prefix=f"ccmon-bench-{tag}-"))
-    results = Results()
-    phases: list[str] = args.phases
-    results.commands = [
+    ctx = _Run(args, tag, base, Path(tempfile.mkdtemp(prefix=f"ccmon-bench-{tag}-")))
+    results = ctx.results
+    phases = ctx.phases
+    results.commands = _commands(args)
+    results.header = _header(base)
+    try:
+        dataset = _build_data(ctx)
+        if {"ceiling", "us", "peer", "scaleout"} & set(phases) and dataset is not None:
+            _preload(ctx, dataset)
+        if "ceiling" in phases and ctx.loaded:
+            _phase(ctx, "ceiling", _ceiling)
+        if "us" in phases:
+            _phase(ctx, "us", _us)
+        if "peer" in phases:
+            _phase(ctx, "peer", _peer)
+        if "scaleout" in phases:
+            _phase(ctx, "scaleout", _scaleout)
+        if "latency" in phases and dataset is not None:
+            _latency(ctx, dataset)
+        if "scrape" in phases:
+            _phase(ctx, "scrape", _scrape)
+        for name, measured in (("us", results.us), ("2 workers", results.scaleout)):
+            if measured is not None:
+                results.notes.append(
+                    f"{name}: the harness scraped /metrics {measured.scrapes} times to see "
+                    f"progress ({measured.scrape_s:.1f} s of scrape time in all, inside the "
+                    "measured interval)."
+                )
+    finally:
+        _clean_up(ctx)
+    return results
+
+
+def _commands(args: argparse.Namespace) -> list[str]:
+    return [
         "make bench                                    # installs .[bench], runs every phase",
         ".venv/bin/python -m bench --events 200000     # a quicker run",
         ".venv/bin/python -m bench --only ceiling,us --events 50000 --out /tmp/perf.md",
         "# this report:",
         ".venv/bin/python -m bench " + shlex.join(args.argv),
     ]
+
+
+def _header(base: Settings) -> dict[str, str]:
+    """The report's header: when, on what machine, with which software."""
     host = machine()
-    results.header = {
+    return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{host['cpu']}, {host['cores']}, {host['ram']} RAM, {host['os']}",
         "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
@@ -169,172 +247,155 @@ def run(args: argparse.Namespace) -> Results:
         ),
         "ccmon": f"commit {_git()}",
     }
-    needs_data = bool({"ceiling", "us", "peer", "scaleout", "latency"} & set(phases))
-    needs_preload = bool({"ceiling", "us", "peer", "scaleout"} & set(phases))
-    groups: list[str] = []
+
+
+def _build_data(ctx: _Run) -> data.Dataset | None:
+    """The benchmark's events, if a selected phase needs them (described in the header)."""
+    args, base, results = ctx.args, ctx.base, ctx.results
+    if not {"ceiling", "us", "peer", "scaleout", "latency"} & set(ctx.phases):
+        return None
+    with console.status(f"building {args.events:,} events"):
+        dataset = data.build(args.events, base.topics_by_type, seed=args.seed)
+    first, last = dataset.span
+    results.mix = dataset.mix
+    results.header["events"] = (
+        f"{len(dataset.events):,} from {dataset.source}, mean value "
+        f"{dataset.mean_bytes:.0f} bytes, occurred_at "
+        f"{datetime.fromtimestamp(first / 1000, UTC):%Y-%m-%d %H:%M} to "
+        f"{datetime.fromtimestamp(last / 1000, UTC):%Y-%m-%d %H:%M} UTC, "
+        f"6 topics x {base.topic_partitions} partitions, keyed as the spec recommends "
+        "(contact_id, else customer_id), with the murmur2 partitioner of Java "
+        "clients and ccmon's own tools"
+    )
+    console.log(
+        f"{len(dataset.events):,} events from {dataset.source} "
+        f"in {dataset.build_seconds:.1f} s; topics {ctx.tag}.*"
+    )
+    if "latency" not in ctx.phases:
+        dataset.events = []  # only the latency load needs the dicts; free ~1 GB/1M
+    return dataset
+
+
+def _preload(ctx: _Run, dataset: data.Dataset) -> None:
+    """Produce the data set into the input topics; note their end offsets."""
+    bootstrap, base = ctx.bootstrap, ctx.base
+    # The records keep their events' timestamps (days ago, by design): without this,
+    # time-based retention deletes a segment as soon as it rolls, and a system that
+    # derives its internal topics' settings from the inputs (Quix's repartition
+    # topic) loses records at 1M events ("Offset out of range").
+    asyncio.run(ensure_topics(bootstrap, base.all_topics, base.topic_partitions, KEEP_OLD_RECORDS))
+    with _bar("pre-load", len(dataset.records)) as update:
+        load = kafka.preload(bootstrap, dataset.records, update)
+    console.log(
+        f"pre-loaded {load.records:,} records in {load.seconds:.1f} s "
+        f"({load.records / load.seconds:,.0f}/s)"
+    )
+    ctx.ends = asyncio.run(kafka.end_offsets(bootstrap, base.topics_by_type.values()))
+    ctx.loaded = sum(ctx.ends.values())
+
+
+def _phase(ctx: _Run, name: str, measure: Callable[[_Run], None]) -> None:
+    """Run one phase; a failure is recorded under its name and the run goes on."""
     try:
-        dataset: data.Dataset | None = None
-        ends: kafka.Offsets = {}
-        if needs_data:
-            with console.status(f"building {args.events:,} events"):
-                dataset = data.build(args.events, base.topics_by_type, seed=args.seed)
-            first, last = dataset.span
-            results.mix = dataset.mix
-            results.header["events"] = (
-                f"{len(dataset.events):,} from {dataset.source}, mean value "
-                f"{dataset.mean_bytes:.0f} bytes, occurred_at "
-                f"{datetime.fromtimestamp(first / 1000, UTC):%Y-%m-%d %H:%M} to "
-                f"{datetime.fromtimestamp(last / 1000, UTC):%Y-%m-%d %H:%M} UTC, "
-                f"6 topics x {base.topic_partitions} partitions, keyed as the spec recommends "
-                "(contact_id, else customer_id), with the murmur2 partitioner of Java "
-                "clients and ccmon's own tools"
-            )
-            console.log(
-                f"{len(dataset.events):,} events from {dataset.source} "
-                f"in {dataset.build_seconds:.1f} s; topics {tag}.*"
-            )
-            if "latency" not in phases:
-                dataset.events = []  # only the latency load needs the dicts; free ~1 GB/1M
-        if needs_preload and dataset is not None:
-            # The records keep their events' timestamps (days ago, by design): without this,
-            # time-based retention deletes a segment as soon as it rolls, and a system that
-            # derives its internal topics' settings from the inputs (Quix's repartition
-            # topic) loses records at 1M events ("Offset out of range").
-            asyncio.run(
-                ensure_topics(bootstrap, base.all_topics, base.topic_partitions, KEEP_OLD_RECORDS)
-            )
-            with _bar("pre-load", len(dataset.records)) as update:
-                load = kafka.preload(bootstrap, dataset.records, update)
-            console.log(
-                f"pre-loaded {load.records:,} records in {load.seconds:.1f} s "
-                f"({load.records / load.seconds:,.0f}/s)"
-            )
-            ends = asyncio.run(kafka.end_offsets(bootstrap, base.topics_by_type.values()))
-        loaded = sum(ends.values())
-        input_topics = list(base.topics_by_type.values())
+        measure(ctx)
+    except Exception as exc:
+        ctx.results.errors[name] = _error(exc)
 
-        if "ceiling" in phases and loaded:
-            try:
-                with _bar("ceiling aiokafka", loaded) as update:
-                    results.ceiling.append(
-                        asyncio.run(ceiling.aiokafka_ceiling(bootstrap, ends, update))
-                    )
-                with _bar("ceiling confluent", loaded) as update:
-                    results.ceiling.append(ceiling.confluent_ceiling(bootstrap, ends, update))
-                for c in results.ceiling:
-                    console.log(f"ceiling {c.client}: {c.rate:,.0f} events/s")
-            except Exception as exc:
-                results.errors["ceiling"] = _error(exc)
 
-        def run_ccmon(app_id: str, count: int, label: str) -> worker.RunResult:
-            """``count`` workers of a fresh app id over the pre-loaded topics, with a bar."""
-            groups.append(app_id)
-            with _bar(label, loaded) as update:
-                return asyncio.run(
-                    worker.run_workers(
-                        base,
-                        app_id,
-                        count,
-                        loaded,
-                        ends,
-                        workdir,
-                        progress=update,
-                        stall_s=args.stall,
-                        ports=free_port,
-                    )
+def _ceiling(ctx: _Run) -> None:
+    results = ctx.results
+    with _bar("ceiling aiokafka", ctx.loaded) as update:
+        results.ceiling.append(
+            asyncio.run(ceiling.aiokafka_ceiling(ctx.bootstrap, ctx.ends, update))
+        )
+    with _bar("ceiling confluent", ctx.loaded) as update:
+        results.ceiling.append(ceiling.confluent_ceiling(ctx.bootstrap, ctx.ends, update))
+    for c in results.ceiling:
+        console.log(f"ceiling {c.client}: {c.rate:,.0f} events/s")
+
+
+def _us(ctx: _Run) -> None:
+    ctx.results.us = ctx.ccmon(f"ccmon-{ctx.tag}-us", 1, "us: ccmon 1 worker")
+    console.log(f"us: {ctx.results.us.rate:,.0f} events/s")
+
+
+def _peer(ctx: _Run) -> None:
+    group = f"{ctx.tag}-quix"
+    ctx.groups.append(group)
+    with _bar("peer: Quix Streams", ctx.loaded) as update:
+        ctx.results.peer = asyncio.run(
+            peer.run_peer(
+                ctx.bootstrap,
+                group,
+                list(ctx.base.topics_by_type.values()),
+                ctx.loaded,
+                ctx.ends,
+                ctx.workdir,
+                progress=update,
+                stall_s=ctx.args.stall,
+            )
+        )
+    console.log(f"peer: {ctx.results.peer.rate:,.0f} events/s")
+
+
+def _scaleout(ctx: _Run) -> None:
+    results = ctx.results
+    if results.us is None and "us" not in results.errors:
+        results.us = ctx.ccmon(f"ccmon-{ctx.tag}-x1", 1, "ccmon 1 worker")
+    results.scaleout = ctx.ccmon(f"ccmon-{ctx.tag}-x2", 2, "ccmon 2 workers")
+    console.log(f"2 workers: {results.scaleout.rate:,.0f} events/s")
+
+
+def _latency(ctx: _Run, dataset: data.Dataset) -> None:
+    """One fresh worker per produce rate; a failed rate is an error, the next one runs."""
+    args, results = ctx.args, ctx.results
+    for rate in (int(r) for r in args.rates.split(",") if r.strip()):
+        ctx.groups.append(f"ccmon-{ctx.tag}-l{rate}")
+        with console.status(f"latency at {rate:,} events/s") as status:
+            result = asyncio.run(
+                latency.measure_rate(
+                    ctx.base,
+                    ctx.tag,
+                    rate,
+                    dataset.events,
+                    ctx.workdir,
+                    seconds=args.rate_seconds,
+                    ports=free_port,
+                    metrics_every_s=args.metrics_poll,
+                    status=status.update,
                 )
+            )
+        results.latency.append(result)
+        if result.error:
+            results.errors[f"latency {rate}/s"] = result.error
+        else:
+            console.log(
+                f"latency {rate:,}/s: produced {result.produced_rate:,.0f}/s, "
+                f"API p50 {latency.percentile(result.api, 50) * 1000:,.0f} ms, "
+                f"p99 {latency.percentile(result.api, 99) * 1000:,.0f} ms"
+            )
 
-        if "us" in phases:
-            try:
-                results.us = run_ccmon(f"ccmon-{tag}-us", 1, "us: ccmon 1 worker")
-                console.log(f"us: {results.us.rate:,.0f} events/s")
-            except Exception as exc:
-                results.errors["us"] = _error(exc)
 
-        if "peer" in phases:
-            group = f"{tag}-quix"
-            groups.append(group)
-            try:
-                with _bar("peer: Quix Streams", loaded) as update:
-                    results.peer = asyncio.run(
-                        peer.run_peer(
-                            bootstrap,
-                            group,
-                            input_topics,
-                            loaded,
-                            ends,
-                            workdir,
-                            progress=update,
-                            stall_s=args.stall,
-                        )
-                    )
-                console.log(f"peer: {results.peer.rate:,.0f} events/s")
-            except Exception as exc:
-                results.errors["peer"] = _error(exc)
+def _scrape(ctx: _Run) -> None:
+    results = ctx.results
+    for agents in (int(a) for a in ctx.args.agents.split(",") if a.strip()):
+        with console.status(f"scrape: {agents:,} agents"):
+            results.scrape.append(measure_scrape(100, agents))
+        s = results.scrape[-1]
+        console.log(f"scrape {agents:,} agents: p50 {s.p50_s * 1000:,.0f} ms")
 
-        if "scaleout" in phases:
-            try:
-                if results.us is None and "us" not in results.errors:
-                    results.us = run_ccmon(f"ccmon-{tag}-x1", 1, "ccmon 1 worker")
-                results.scaleout = run_ccmon(f"ccmon-{tag}-x2", 2, "ccmon 2 workers")
-                console.log(f"2 workers: {results.scaleout.rate:,.0f} events/s")
-            except Exception as exc:
-                results.errors["scaleout"] = _error(exc)
 
-        if "latency" in phases and dataset is not None:
-            for rate in (int(r) for r in args.rates.split(",") if r.strip()):
-                groups.append(f"ccmon-{tag}-l{rate}")
-                with console.status(f"latency at {rate:,} events/s") as status:
-                    result = asyncio.run(
-                        latency.measure_rate(
-                            base,
-                            tag,
-                            rate,
-                            dataset.events,
-                            workdir,
-                            seconds=args.rate_seconds,
-                            ports=free_port,
-                            metrics_every_s=args.metrics_poll,
-                            status=status.update,
-                        )
-                    )
-                results.latency.append(result)
-                if result.error:
-                    results.errors[f"latency {rate}/s"] = result.error
-                else:
-                    console.log(
-                        f"latency {rate:,}/s: produced {result.produced_rate:,.0f}/s, "
-                        f"API p50 {latency.percentile(result.api, 50) * 1000:,.0f} ms, "
-                        f"p99 {latency.percentile(result.api, 99) * 1000:,.0f} ms"
-                    )
-
-        if "scrape" in phases:
-            try:
-                for agents in (int(a) for a in args.agents.split(",") if a.strip()):
-                    with console.status(f"scrape: {agents:,} agents"):
-                        results.scrape.append(measure_scrape(100, agents))
-                    s = results.scrape[-1]
-                    console.log(f"scrape {agents:,} agents: p50 {s.p50_s * 1000:,.0f} ms")
-            except Exception as exc:
-                results.errors["scrape"] = _error(exc)
-        for name, measured in (("us", results.us), ("2 workers", results.scaleout)):
-            if measured is not None:
-                results.notes.append(
-                    f"{name}: the harness scraped /metrics {measured.scrapes} times to see "
-                    f"progress ({measured.scrape_s:.1f} s of scrape time in all, inside the "
-                    "measured interval)."
-                )
-    finally:
-        if not args.keep:
-            with console.status("deleting the run's topics and groups"):
-                deleted = asyncio.run(kafka.delete_topics(bootstrap, tag))
-                kafka.delete_groups(bootstrap, groups)
-            console.log(f"deleted {len(deleted)} topics")
-            if not results.errors:
-                shutil.rmtree(workdir, ignore_errors=True)
-        if results.errors or args.keep:
-            console.log(f"logs kept in {workdir}")
-    return results
+def _clean_up(ctx: _Run) -> None:
+    """Delete the run's topics and groups, and its logs if all went well (unless --keep)."""
+    if not ctx.args.keep:
+        with console.status("deleting the run's topics and groups"):
+            deleted = asyncio.run(kafka.delete_topics(ctx.bootstrap, ctx.tag))
+            kafka.delete_groups(ctx.bootstrap, ctx.groups)
+        console.log(f"deleted {len(deleted)} topics")
+        if not ctx.results.errors:
+            shutil.rmtree(ctx.workdir, ignore_errors=True)
+    if ctx.results.errors or ctx.args.keep:
+        console.log(f"logs kept in {ctx.workdir}")
 
 
 def _error(exc: BaseException) -> str:

@@ -235,57 +235,91 @@ async def run_workers(
         result.startup_s = [(w.ready_at or 0.0) - w.child.started for w in workers]
         result.cpu_startup_s = sum(w.child.cpu_seconds() for w in workers)
         internal = list(internal_topic_names(app_id))
-        last_done, last_move = -1.0, time.monotonic()
-        processed_at = committed_at = 0.0
-        next_scrape = next_commit_check = 0.0
+        watch = _RunWatch(workers, result, progress, stall_s, max_scrape_every_s)
         async with (
             httpx.AsyncClient() as client,
             GroupWatch(base.bootstrap_servers, app_id) as group,
         ):
-            while not (processed_at and committed_at):
+            while not (watch.processed_at and watch.committed_at):
                 now = time.monotonic()
-                for w in workers:
-                    if not w.child.alive:
-                        raise WorkerFailed(
-                            f"{w.child.name} exited {w.child.proc.returncode}: {w.child.log_tail()}"
-                        )
-                if not processed_at and now >= next_scrape:
-                    counts = PipelineCounts()
-                    for w in workers:
-                        counts.add(await w.counts(client))
-                    seen = time.monotonic()
-                    result.scrapes += 1
-                    result.scrape_s += seen - now
-                    result.counts = counts
-                    if progress is not None:
-                        progress(counts.done)
-                    if counts.processed(loaded):
-                        processed_at = seen
-                    elif counts.done != last_done:
-                        rate = (counts.done - max(last_done, 0)) / max(seen - last_move, 1e-3)
-                        eta = (loaded - counts.done) / rate if rate > 0 else 3.0
-                        next_scrape = seen + min(max(eta / 3, 0.25), max_scrape_every_s)
-                        last_done, last_move = counts.done, seen
-                    elif seen - last_move > stall_s:
-                        raise WorkerFailed(
-                            f"no progress for {stall_s:.0f} s at {counts} (loaded {loaded}): "
-                            f"{workers[0].child.log_tail()}"
-                        )
-                    else:
-                        next_scrape = seen + max_scrape_every_s
-                if not committed_at and now >= next_commit_check:
-                    next_commit_check = now + 0.5
-                    committed = await group.committed()
-                    if caught_up(committed, input_ends):
-                        ends = await end_offsets(base.bootstrap_servers, internal)
-                        if caught_up(committed, ends):
-                            committed_at = time.monotonic()
+                _raise_if_exited(workers)
+                if not watch.processed_at and now >= watch.next_scrape:
+                    await watch.scrape(client, now)
+                if not watch.committed_at and now >= watch.next_commit_check:
+                    watch.next_commit_check = now + 0.5
+                    await watch.check_committed(group, input_ends, base.bootstrap_servers, internal)
                 await asyncio.sleep(0.1)
-        result.processed_s = processed_at - first_ready
-        result.committed_s = committed_at - first_ready
+        result.processed_s = watch.processed_at - first_ready
+        result.committed_s = watch.committed_at - first_ready
         result.cpu_s = sum(w.child.cpu_seconds() for w in workers)
         result.peak_rss = sum(w.child.peak_rss() for w in workers)
     finally:
         for w in workers:
             w.child.stop()
     return result
+
+
+def _raise_if_exited(workers: list[Worker]) -> None:
+    for w in workers:
+        if not w.child.alive:
+            raise WorkerFailed(
+                f"{w.child.name} exited {w.child.proc.returncode}: {w.child.log_tail()}"
+            )
+
+
+class _RunWatch:
+    """When a run of workers was processed and committed, and when to look next."""
+
+    def __init__(
+        self,
+        workers: list[Worker],
+        result: RunResult,
+        progress: Callable[[float], None] | None,
+        stall_s: float,
+        max_scrape_every_s: float,
+    ) -> None:
+        self.workers = workers
+        self.result = result
+        self.progress = progress
+        self.stall_s = stall_s
+        self.max_scrape_every_s = max_scrape_every_s
+        self.last_done, self.last_move = -1.0, time.monotonic()
+        self.processed_at = self.committed_at = 0.0
+        self.next_scrape = self.next_commit_check = 0.0
+
+    async def scrape(self, client: httpx.AsyncClient, now: float) -> None:
+        """Sum the workers' counters: processed yet? Else when to scrape next (or stalled)."""
+        result, loaded = self.result, self.result.loaded
+        counts = PipelineCounts()
+        for w in self.workers:
+            counts.add(await w.counts(client))
+        seen = time.monotonic()
+        result.scrapes += 1
+        result.scrape_s += seen - now
+        result.counts = counts
+        if self.progress is not None:
+            self.progress(counts.done)
+        if counts.processed(loaded):
+            self.processed_at = seen
+        elif counts.done != self.last_done:
+            rate = (counts.done - max(self.last_done, 0)) / max(seen - self.last_move, 1e-3)
+            eta = (loaded - counts.done) / rate if rate > 0 else 3.0
+            self.next_scrape = seen + min(max(eta / 3, 0.25), self.max_scrape_every_s)
+            self.last_done, self.last_move = counts.done, seen
+        elif seen - self.last_move > self.stall_s:
+            raise WorkerFailed(
+                f"no progress for {self.stall_s:.0f} s at {counts} (loaded {loaded}): "
+                f"{self.workers[0].child.log_tail()}"
+            )
+        else:
+            self.next_scrape = seen + self.max_scrape_every_s
+
+    async def check_committed(
+        self, group: GroupWatch, input_ends: Offsets, bootstrap: str, internal: list[str]
+    ) -> None:
+        """Committed: the group is at the end of the input topics, then of the internal ones."""
+        committed = await group.committed()
+        if caught_up(committed, input_ends):
+            ends = await end_offsets(bootstrap, internal)
+            if caught_up(committed, ends):
+                self.committed_at = time.monotonic()

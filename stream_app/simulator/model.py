@@ -393,99 +393,31 @@ class Simulation:
             yield event
 
     def timed_events(self) -> Iterator[tuple[int, Event]]:
-        """``(occurred_at epoch ms, event)`` in occurrence order, without end."""
-        if self._started:
-            raise RuntimeError("a Simulation runs once; create another one")
-        self._started = True
-        self._prime()
+        """``(occurred_at epoch ms, event)`` in occurrence order, without end.
+
+        The hot loop: a heap entry costs the Python calls it did written out here (the
+        methods it calls inline ``_push``)."""
+        self._begin()
         heap = self._heap
         heappop = heapq.heappop
-        rng = self.rng
         fmt = self._format
         tag = self.tag
-        pattern = self.pattern
         out: list[tuple[int, Event]] = []
-        incidents = self.incidents
         while heap:
             t, _, kind, a, b = heappop(heap)
             self.now = t
             ms = int(t * 1000)
             if kind == _ARRIVAL:
-                q: _Queue = a
-                qrng = q.rng
-                self._push(t + qrng.expovariate(q.rate_max), _ARRIVAL, q)
-                level = pattern(t)
-                if self._surge_incidents:
-                    level *= arrival_factor(incidents, q.name, t)
-                if qrng.random() * q.max_factor >= level:
-                    continue
-                weights = q.reason_weights
-                reason = q.reasons[bisect_right(weights, qrng.random() * weights[-1])]
-                customer = self._pick_customer(qrng)
-                patience = qrng.expovariate(1.0 / q.spec.patience_s)
-                out.append(self._arrive(q, customer, reason, patience, t, ms))
+                started = self._arrival(a, t, ms)
+                if started is not None:
+                    out.append(started)
             elif kind == _ANSWER:
-                contact: _Contact = a
-                agent: _Agent = b
-                contact.state = _TALKING
-                contact.answer_ms = ms
-                q = contact.queue
-                spec = q.spec
-                talk = min(14_400, round(rng.lognormvariate(q.talk_mu, 0.55) * agent.speed))
-                hold = 0
-                if spec.hold_p > 0 and rng.random() < spec.hold_p:
-                    hold = min(7_200, round(rng.lognormvariate(q.hold_mu, 0.7)))
-                wrap = min(3_600, round(rng.lognormvariate(q.wrap_mu, 0.4)))
-                contact.resolved = rng.random() < spec.resolve_p
-                self._push(t + talk + hold + wrap, _DONE, contact, (agent, talk, hold, wrap))
-                self._next_event += 1
-                out.append(
-                    (
-                        ms,
-                        {
-                            "event_id": f"{tag}-e{self._next_event}",
-                            "type": "contact.answered",
-                            "occurred_at": fmt(ms),
-                            "contact_id": contact.contact_id,
-                            "queue": q.name,
-                            "channel": q.channel,
-                            "agent_id": agent.agent_id,
-                            "team": agent.team,
-                            "wait_seconds": (ms - contact.arrival_ms) / 1000,
-                        },
-                    )
-                )
+                out.append(self._answer(a, b, t, ms))
             elif kind == _DONE:
-                contact = a
-                agent, talk, hold, wrap = b
-                contact.state = _DONE_STATE
-                q = contact.queue
-                self._next_event += 1
-                out.append(
-                    (
-                        ms,
-                        {
-                            "event_id": f"{tag}-e{self._next_event}",
-                            "type": "contact.resolved",
-                            "occurred_at": fmt(ms),
-                            "contact_id": contact.contact_id,
-                            "customer_id": contact.customer,
-                            "queue": q.name,
-                            "channel": q.channel,
-                            "agent_id": agent.agent_id,
-                            "team": agent.team,
-                            "talk_seconds": talk,
-                            "hold_seconds": hold,
-                            "wrap_seconds": wrap,
-                            "resolved": contact.resolved,
-                            "reason": contact.reason,
-                        },
-                    )
-                )
-                self._after_handled(contact, agent, t)
-                self._agent_free(agent, t)
+                out.append(self._resolve(a, b, t, ms))
+                self._agent_free(b[0], t)
             elif kind == _ABANDON:
-                contact = a
+                contact: _Contact = a
                 if contact.state != _WAITING:
                     continue
                 contact.queue.n_waiting -= 1
@@ -504,34 +436,115 @@ class Simulation:
                 out.append((ms, event))
             elif kind == _RETURN:
                 customer, q, reason = a
-                patience = q.rng.expovariate(1.0 / q.spec.patience_s)
-                out.append(self._arrive(q, customer, reason, patience, t, ms))
+                out.append(self._arrive(q, customer, reason, t, ms))
             elif kind == _CUSTOMER:
                 status_event = self._customer_status(t, ms)
                 if status_event is not None:
                     out.append((ms, status_event))
             elif kind == _SHIFT:
-                agent = a
-                on, change = self._shift_state(agent, t + 0.001)
-                self._push(change, _SHIFT, agent)
-                if on != agent.on_shift:
-                    agent.on_shift = on
-                    if on and not agent.busy:
-                        self._agent_free(agent, t)
-                    elif not on:
-                        self._leave_idle(agent)  # a busy agent finishes the contact first
+                self._shift_change(a, t)
             elif kind == _INCIDENT_ON:
                 self._understaff(a, t)
             elif kind == _INCIDENT_OFF:
-                for agent in self._offline_by_incident.pop(a, []):
-                    agent.offline -= 1
-                    if not agent.busy:
-                        self._agent_free(agent, t)
+                self._restaff(a, t)
             if out:
                 yield from out
                 out.clear()
 
+    def _begin(self) -> None:
+        if self._started:
+            raise RuntimeError("a Simulation runs once; create another one")
+        self._started = True
+        self._prime()
+
     # --- pieces of the loop -------------------------------------------------------------
+
+    def _arrival(self, q: _Queue, t: float, ms: int) -> tuple[int, Event] | None:
+        """A candidate arrival (Poisson at the queue's top rate), thinned by the pattern."""
+        qrng = q.rng
+        self._seq += 1  # self._push, inlined: the next arrival of this queue
+        heapq.heappush(self._heap, (t + qrng.expovariate(q.rate_max), self._seq, _ARRIVAL, q, None))
+        level = self.pattern(t)
+        if self._surge_incidents:
+            level *= arrival_factor(self.incidents, q.name, t)
+        if qrng.random() * q.max_factor >= level:
+            return None
+        weights = q.reason_weights
+        reason = q.reasons[bisect_right(weights, qrng.random() * weights[-1])]
+        customer = self._pick_customer(qrng)
+        return self._arrive(q, customer, reason, t, ms)
+
+    def _answer(self, contact: _Contact, agent: _Agent, t: float, ms: int) -> tuple[int, Event]:
+        """The agent answers: draw talk, hold and wrap-up, and schedule the end."""
+        rng = self.rng
+        contact.state = _TALKING
+        contact.answer_ms = ms
+        q = contact.queue
+        spec = q.spec
+        talk = min(14_400, round(rng.lognormvariate(q.talk_mu, 0.55) * agent.speed))
+        hold = 0
+        if spec.hold_p > 0 and rng.random() < spec.hold_p:
+            hold = min(7_200, round(rng.lognormvariate(q.hold_mu, 0.7)))
+        wrap = min(3_600, round(rng.lognormvariate(q.wrap_mu, 0.4)))
+        contact.resolved = rng.random() < spec.resolve_p
+        self._seq += 1  # self._push, inlined
+        done = (t + talk + hold + wrap, self._seq, _DONE, contact, (agent, talk, hold, wrap))
+        heapq.heappush(self._heap, done)
+        self._next_event += 1
+        return (
+            ms,
+            {
+                "event_id": f"{self.tag}-e{self._next_event}",
+                "type": "contact.answered",
+                "occurred_at": self._format(ms),
+                "contact_id": contact.contact_id,
+                "queue": q.name,
+                "channel": q.channel,
+                "agent_id": agent.agent_id,
+                "team": agent.team,
+                "wait_seconds": (ms - contact.arrival_ms) / 1000,
+            },
+        )
+
+    def _resolve(
+        self, contact: _Contact, handling: tuple[_Agent, int, int, int], t: float, ms: int
+    ) -> tuple[int, Event]:
+        """The contact ends (the agent is freed next): its event, then the surveys and the
+        repeat contact it may lead to."""
+        agent, talk, hold, wrap = handling
+        contact.state = _DONE_STATE
+        q = contact.queue
+        self._next_event += 1
+        event: Event = {
+            "event_id": f"{self.tag}-e{self._next_event}",
+            "type": "contact.resolved",
+            "occurred_at": self._format(ms),
+            "contact_id": contact.contact_id,
+            "customer_id": contact.customer,
+            "queue": q.name,
+            "channel": q.channel,
+            "agent_id": agent.agent_id,
+            "team": agent.team,
+            "talk_seconds": talk,
+            "hold_seconds": hold,
+            "wrap_seconds": wrap,
+            "resolved": contact.resolved,
+            "reason": contact.reason,
+        }
+        rng = self.rng
+        spec = q.spec
+        wait = (contact.answer_ms - contact.arrival_ms) / 1000
+        penalty = min(1.5, 1.5 * wait / min(spec.patience_s, 3600))
+        base = (5.05 if contact.resolved else 3.1) - penalty + agent.bias
+        if rng.random() < spec.csat_p:
+            scale = 10 if rng.random() < 0.15 else 5
+            self._schedule_survey(contact, agent, "csat", base + rng.gauss(0, 0.75), scale, t)
+        if rng.random() < self.scenario.nps_p:
+            self._schedule_survey(contact, agent, "nps", base + rng.gauss(0, 0.9), 10, t)
+        repeat_p = REPEAT_RESOLVED_P if contact.resolved else REPEAT_UNRESOLVED_P
+        if rng.random() < repeat_p:
+            self._push(t + self._return_delay(t), _RETURN, (contact.customer, q, contact.reason))
+        return ms, event
 
     def _pick_customer(self, rng: random.Random) -> str:
         number = rng.randrange(self.customers)
@@ -540,9 +553,10 @@ class Simulation:
         return f"cu-{number}"
 
     def _arrive(
-        self, q: _Queue, customer: str, reason: str, patience: float, t: float, ms: int
+        self, q: _Queue, customer: str, reason: str, t: float, ms: int
     ) -> tuple[int, Event]:
         """A contact enters ``q``: to the longest-idle agent, or to the back of the line."""
+        patience = q.rng.expovariate(1.0 / q.spec.patience_s)
         self._next_contact += 1
         contact = _Contact(f"{self.tag}-c{self._next_contact}", customer, q, reason, t, ms)
         if self._patience_incidents:
@@ -596,23 +610,6 @@ class Simulation:
                 "wait_seconds": wait,
             },
         )
-
-    def _after_handled(self, contact: _Contact, agent: _Agent, t: float) -> None:
-        """Surveys and the repeat contact that a handled contact may lead to."""
-        rng = self.rng
-        q = contact.queue
-        spec = q.spec
-        wait = (contact.answer_ms - contact.arrival_ms) / 1000
-        penalty = min(1.5, 1.5 * wait / min(spec.patience_s, 3600))
-        base = (5.05 if contact.resolved else 3.1) - penalty + agent.bias
-        if rng.random() < spec.csat_p:
-            scale = 10 if rng.random() < 0.15 else 5
-            self._schedule_survey(contact, agent, "csat", base + rng.gauss(0, 0.75), scale, t)
-        if rng.random() < self.scenario.nps_p:
-            self._schedule_survey(contact, agent, "nps", base + rng.gauss(0, 0.9), 10, t)
-        repeat_p = REPEAT_RESOLVED_P if contact.resolved else REPEAT_UNRESOLVED_P
-        if rng.random() < repeat_p:
-            self._push(t + self._return_delay(t), _RETURN, (contact.customer, q, contact.reason))
 
     def _return_delay(self, t: float) -> float:
         """Hours to days, mostly within the week, at a time of day when people call."""
@@ -692,6 +689,17 @@ class Simulation:
             "status": status,
         }
 
+    def _shift_change(self, agent: _Agent, t: float) -> None:
+        """The agent's shift starts or ends (or a lunch hour); schedule the next change."""
+        on, change = self._shift_state(agent, t + 0.001)
+        self._push(change, _SHIFT, agent)
+        if on != agent.on_shift:
+            agent.on_shift = on
+            if on and not agent.busy:
+                self._agent_free(agent, t)
+            elif not on:
+                self._leave_idle(agent)  # a busy agent finishes the contact first
+
     def _understaff(self, n: int, t: float) -> None:
         """Take the incident's share of the on-shift agents serving its queue offline."""
         incident = self.incidents[n]
@@ -702,3 +710,10 @@ class Simulation:
             agent.offline += 1
             self._leave_idle(agent)
         self._offline_by_incident[n] = chosen
+
+    def _restaff(self, n: int, t: float) -> None:
+        """The understaffing incident ``n`` is over: its agents come back."""
+        for agent in self._offline_by_incident.pop(n, []):
+            agent.offline -= 1
+            if not agent.busy:
+                self._agent_free(agent, t)

@@ -188,139 +188,164 @@ def _voice(**kwargs: Any) -> QueueSpec:
 
 def default_scenario() -> Scenario:
     """The built-in center: six queues, five teams, 45 agents on day, evening and night shifts."""
-    queues = (
-        _voice(
-            name="billing",
-            reasons={"invoice_question": 5, "payment_failed": 3, "refund": 2, "plan_change": 2},
-            peak_per_hour=65,
-            talk_s=290,
-            hold_s=30,
-            wrap_s=50,
-            patience_s=300,
-            resolve_p=0.82,
-            survey_delay_s=240,
-        ),
-        QueueSpec(
-            name="support",
-            channel="chat",
-            reasons={"login_problem": 4, "order_status": 4, "account_update": 2},
-            peak_per_hour=45,
-            talk_s=420,
-            hold_s=15,
-            hold_p=0.1,
-            wrap_s=45,
-            patience_s=420,
-            resolve_p=0.74,
-            ring_s=8.0,
-            csat_p=0.32,
-            survey_delay_s=60,
-            retry_p=0.3,
-        ),
-        _voice(
-            name="sales",
-            reasons={"new_subscription": 5, "upgrade": 3, "pricing_question": 2},
-            peak_per_hour=30,
-            talk_s=340,
-            hold_s=25,
-            wrap_s=55,
-            patience_s=300,
-            resolve_p=0.88,
-            survey_delay_s=300,
-        ),
-        _voice(
-            name="tech",
-            reasons={"no_connection": 4, "device_setup": 3, "slow_speed": 3},
-            peak_per_hour=18,
-            talk_s=470,
-            hold_s=70,
-            wrap_s=70,
-            patience_s=420,
-            resolve_p=0.64,
-            survey_delay_s=300,
-        ),
-        QueueSpec(
-            name="claims",
-            channel="email",
-            reasons={"damage_claim": 3, "warranty": 3, "complaint": 2},
-            peak_per_hour=16,
-            talk_s=380,
-            hold_s=0,
-            hold_p=0.0,
-            wrap_s=90,
-            patience_s=172_800,
-            resolve_p=0.7,
-            ring_s=45.0,
-            csat_p=0.12,
-            survey_delay_s=10_800,
-            retry_p=0.0,
-        ),
-        QueueSpec(
-            name="retention",
-            channel="messaging",
-            reasons={"cancel_request": 5, "price_complaint": 3},
-            peak_per_hour=8,
-            talk_s=380,
-            hold_s=10,
-            hold_p=0.1,
-            wrap_s=60,
-            patience_s=1_800,
-            resolve_p=0.72,
-            ring_s=15.0,
-            csat_p=0.28,
-            survey_delay_s=120,
-            retry_p=0.2,
-        ),
+    return Scenario(name="default", queues=_default_queues(), teams=_default_teams())
+
+
+def _default_queues() -> tuple[QueueSpec, ...]:
+    return (_billing(), _support(), _sales(), _tech(), _claims(), _retention())
+
+
+def _billing() -> QueueSpec:
+    return _voice(
+        name="billing",
+        reasons={"invoice_question": 5, "payment_failed": 3, "refund": 2, "plan_change": 2},
+        peak_per_hour=65,
+        talk_s=290,
+        hold_s=30,
+        wrap_s=50,
+        patience_s=300,
+        resolve_p=0.82,
+        survey_delay_s=240,
     )
-    # Shift blocks laid over the intraday curve (measured need: about 6 agents at 6 h, 24 at
-    # the morning peak, 23 in the afternoon, 11 at 19 h, 3 at night). Day blocks lunch in
-    # waves over the lunch dip; the flex team covers the evening and the night.
-    dawn, early, day = ("06:00", "15:00"), ("07:00", "16:00"), ("08:00", "17:00")
-    morning, mid = ("09:00", "13:00"), ("10:00", "19:00")
-    late, evening, night = ("13:00", "22:00"), ("16:00", "21:00"), ("22:00", "07:00")
-    with_lunch = {dawn, early, day, mid}
 
-    def shifts(*blocks: tuple[tuple[str, str], int]) -> tuple[ShiftSpec, ...]:
-        return tuple(
-            ShiftSpec(start, end, n, lunch="12:00" if (start, end) in with_lunch else None)
-            for (start, end), n in blocks
-        )
 
-    teams = (
+def _support() -> QueueSpec:
+    return QueueSpec(
+        name="support",
+        channel="chat",
+        reasons={"login_problem": 4, "order_status": 4, "account_update": 2},
+        peak_per_hour=45,
+        talk_s=420,
+        hold_s=15,
+        hold_p=0.1,
+        wrap_s=45,
+        patience_s=420,
+        resolve_p=0.74,
+        ring_s=8.0,
+        csat_p=0.32,
+        survey_delay_s=60,
+        retry_p=0.3,
+    )
+
+
+def _sales() -> QueueSpec:
+    return _voice(
+        name="sales",
+        reasons={"new_subscription": 5, "upgrade": 3, "pricing_question": 2},
+        peak_per_hour=30,
+        talk_s=340,
+        hold_s=25,
+        wrap_s=55,
+        patience_s=300,
+        resolve_p=0.88,
+        survey_delay_s=300,
+    )
+
+
+def _tech() -> QueueSpec:
+    return _voice(
+        name="tech",
+        reasons={"no_connection": 4, "device_setup": 3, "slow_speed": 3},
+        peak_per_hour=18,
+        talk_s=470,
+        hold_s=70,
+        wrap_s=70,
+        patience_s=420,
+        resolve_p=0.64,
+        survey_delay_s=300,
+    )
+
+
+def _claims() -> QueueSpec:
+    return QueueSpec(
+        name="claims",
+        channel="email",
+        reasons={"damage_claim": 3, "warranty": 3, "complaint": 2},
+        peak_per_hour=16,
+        talk_s=380,
+        hold_s=0,
+        hold_p=0.0,
+        wrap_s=90,
+        patience_s=172_800,
+        resolve_p=0.7,
+        ring_s=45.0,
+        csat_p=0.12,
+        survey_delay_s=10_800,
+        retry_p=0.0,
+    )
+
+
+def _retention() -> QueueSpec:
+    return QueueSpec(
+        name="retention",
+        channel="messaging",
+        reasons={"cancel_request": 5, "price_complaint": 3},
+        peak_per_hour=8,
+        talk_s=380,
+        hold_s=10,
+        hold_p=0.1,
+        wrap_s=60,
+        patience_s=1_800,
+        resolve_p=0.72,
+        ring_s=15.0,
+        csat_p=0.28,
+        survey_delay_s=120,
+        retry_p=0.2,
+    )
+
+
+# Shift blocks laid over the intraday curve (measured need: about 6 agents at 6 h, 24 at the
+# morning peak, 23 in the afternoon, 11 at 19 h, 3 at night). Day blocks lunch in waves over
+# the lunch dip; the flex team covers the evening and the night.
+_DAWN, _EARLY, _DAY = ("06:00", "15:00"), ("07:00", "16:00"), ("08:00", "17:00")
+_MORNING, _MID = ("09:00", "13:00"), ("10:00", "19:00")
+_LATE, _EVENING, _NIGHT = ("13:00", "22:00"), ("16:00", "21:00"), ("22:00", "07:00")
+_WITH_LUNCH = frozenset({_DAWN, _EARLY, _DAY, _MID})
+
+
+def _shifts(*blocks: tuple[tuple[str, str], int]) -> tuple[ShiftSpec, ...]:
+    return tuple(
+        ShiftSpec(start, end, n, lunch="12:00" if (start, end) in _WITH_LUNCH else None)
+        for (start, end), n in blocks
+    )
+
+
+def _default_teams() -> tuple[TeamSpec, ...]:
+    return (
         TeamSpec(
             name="voice-north",
             skills=("billing", "sales"),
             cross_skills=("tech",),
             cross_share=0.25,
-            shifts=shifts((dawn, 2), (early, 4), (day, 3), (morning, 3), (mid, 3)),
+            shifts=_shifts((_DAWN, 2), (_EARLY, 4), (_DAY, 3), (_MORNING, 3), (_MID, 3)),
         ),
         TeamSpec(
             name="digital",
             skills=("support", "retention"),
             cross_skills=("claims",),
             cross_share=0.3,
-            shifts=shifts((dawn, 2), (early, 3), (day, 2), (morning, 1), (mid, 1)),
+            shifts=_shifts((_DAWN, 2), (_EARLY, 3), (_DAY, 2), (_MORNING, 1), (_MID, 1)),
         ),
         TeamSpec(
             name="tech",
             skills=("tech",),
             cross_skills=("support",),
             cross_share=0.4,
-            shifts=shifts((dawn, 1), (early, 1), (day, 1), (morning, 1), (mid, 1)),
+            shifts=_shifts((_DAWN, 1), (_EARLY, 1), (_DAY, 1), (_MORNING, 1), (_MID, 1)),
         ),
         TeamSpec(
             name="back-office",
             skills=("claims",),
             cross_skills=("billing",),
             cross_share=0.5,
-            shifts=shifts((early, 1), (day, 1), (mid, 1)),
+            shifts=_shifts((_EARLY, 1), (_DAY, 1), (_MID, 1)),
         ),
         TeamSpec(
             name="flex",
             skills=("billing", "sales", "support", "tech", "retention"),
-            shifts=shifts((late, 5), (evening, 5), (night, 3)),
+            shifts=_shifts((_LATE, 5), (_EVENING, 5), (_NIGHT, 3)),
         ),
     )
-    return Scenario(name="default", queues=queues, teams=teams)
 
 
 _ADAPTER: TypeAdapter[Scenario] = TypeAdapter(Scenario)
