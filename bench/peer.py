@@ -48,6 +48,27 @@ def read_progress(path: Path) -> dict[str, Any]:
         return {}
 
 
+def _start_peer(
+    bootstrap: str, group: str, topics: list[str], workdir: Path, progress_file: Path
+) -> Child:
+    """The Quix Streams peer on its own consumer group and state dir."""
+    argv = [python(), "-m", "bench.peer_quix", "--bootstrap", bootstrap]
+    argv += ["--topics", ",".join(topics), "--group", group]
+    argv += ["--state-dir", str(workdir / f"{group}-state"), "--progress", str(progress_file)]
+    return Child.start("peer", argv, {**os.environ}, workdir / f"{group}.log")
+
+
+async def _all_committed(
+    watch: GroupWatch, bootstrap: str, group: str, input_ends: Offsets
+) -> bool:
+    """True once the group committed the input's ends and its repartition topics' ends."""
+    committed = await watch.committed()
+    if not caught_up(committed, input_ends):
+        return False
+    internal = await watch.topics_like(lambda t: t.startswith(f"repartition__{group}--"))
+    return caught_up(committed, await end_offsets(bootstrap, internal))
+
+
 async def run_peer(
     bootstrap: str,
     group: str,
@@ -61,26 +82,7 @@ async def run_peer(
 ) -> PeerResult:
     """Start the peer on a fresh consumer group and state dir; measure until committed."""
     progress_file = workdir / f"{group}.progress.json"
-    child = Child.start(
-        "peer",
-        [
-            python(),
-            "-m",
-            "bench.peer_quix",
-            "--bootstrap",
-            bootstrap,
-            "--topics",
-            ",".join(topics),
-            "--group",
-            group,
-            "--state-dir",
-            str(workdir / f"{group}-state"),
-            "--progress",
-            str(progress_file),
-        ],
-        {**os.environ},
-        workdir / f"{group}.log",
-    )
+    child = _start_peer(bootstrap, group, topics, workdir, progress_file)
     wall0 = time.time() - (time.monotonic() - child.started)
     result = PeerResult(loaded=loaded, log=str(child.log))
     first_at = processed_at = committed_at = 0.0
@@ -117,14 +119,8 @@ async def run_peer(
                     )
                 if not committed_at and now >= next_commit_check:
                     next_commit_check = now + 0.5
-                    committed = await watch.committed()
-                    if caught_up(committed, input_ends):
-                        internal = await watch.topics_like(
-                            lambda t: t.startswith(f"repartition__{group}--")
-                        )
-                        ends = await end_offsets(bootstrap, internal)
-                        if caught_up(committed, ends):
-                            committed_at = time.monotonic()
+                    if await _all_committed(watch, bootstrap, group, input_ends):
+                        committed_at = time.monotonic()
                 await asyncio.sleep(0.1)
         result.processed_s = processed_at - first_at
         result.committed_s = committed_at - first_at

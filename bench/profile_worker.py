@@ -95,6 +95,52 @@ def table(title: str, rows: list[tuple[str, int]], samples: int) -> str:
     return "\n".join(lines)
 
 
+def record(py_spy: str, pid: int, args: argparse.Namespace, raw: Path) -> None:
+    """Sample the running worker with py-spy into raw folded stacks."""
+    subprocess.run(
+        [
+            py_spy,
+            "record",
+            "--pid",
+            str(pid),
+            "--duration",
+            str(args.seconds),
+            "--rate",
+            str(args.rate),
+            "--format",
+            "raw",
+            "--output",
+            str(raw),
+            "--threads",
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+
+def report(summary: Summary, args: argparse.Namespace, source: str) -> None:
+    """Print the per-thread split, then self and total time of the loop's functions."""
+    samples = sum(summary.threads.values())
+    print(
+        f"{samples:,} samples over {args.seconds} s at {args.rate} Hz of a worker "
+        f"processing {args.events:,} pre-loaded events from {source}; "
+        "per thread: "
+        + ", ".join(f"{t} {100 * n / samples:.1f} %" for t, n in summary.threads.items())
+        + "\n\nPercentages below are of the main thread's (asyncio loop's) samples.\n"
+    )
+    main = max(summary.main, 1)
+    print(table("package (self time)", summary.packages.most_common(12), main) + "\n")
+    print(table("function (self time)", summary.self_time.most_common(args.top), main))
+    print()
+    print(
+        table(
+            "function (total time, callees included)",
+            summary.total_time.most_common(args.top + 20),
+            main,
+        )
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=100_000)
@@ -131,47 +177,10 @@ def main() -> None:
         try:
             asyncio.run(wait_ready([worker]))
             time.sleep(args.warmup)
-            subprocess.run(
-                [
-                    py_spy,
-                    "record",
-                    "--pid",
-                    str(worker.child.proc.pid),
-                    "--duration",
-                    str(args.seconds),
-                    "--rate",
-                    str(args.rate),
-                    "--format",
-                    "raw",
-                    "--output",
-                    str(raw),
-                    "--threads",
-                ],
-                check=True,
-                capture_output=True,
-            )
+            record(py_spy, worker.child.proc.pid, args, raw)
         finally:
             worker.child.stop()
-        summary = summarize(raw)
-        samples = sum(summary.threads.values())
-        print(
-            f"{samples:,} samples over {args.seconds} s at {args.rate} Hz of a worker "
-            f"processing {args.events:,} pre-loaded events from {dataset.source}; "
-            "per thread: "
-            + ", ".join(f"{t} {100 * n / samples:.1f} %" for t, n in summary.threads.items())
-            + "\n\nPercentages below are of the main thread's (asyncio loop's) samples.\n"
-        )
-        main = max(summary.main, 1)
-        print(table("package (self time)", summary.packages.most_common(12), main) + "\n")
-        print(table("function (self time)", summary.self_time.most_common(args.top), main))
-        print()
-        print(
-            table(
-                "function (total time, callees included)",
-                summary.total_time.most_common(args.top + 20),
-                main,
-            )
-        )
+        report(summarize(raw), args, dataset.source)
     finally:
         asyncio.run(kafka.delete_topics(base.bootstrap_servers, tag))
         if args.raw is None:
