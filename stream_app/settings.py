@@ -134,6 +134,11 @@ class Settings(BaseSettings):
         "recognized.",
     )
 
+    batch_delivery: bool = Field(
+        True,
+        description="Hand each partition's fetched records to the worker in one batch instead "
+        "of faust's per-record path (stream_app.worker.delivery); false is faust's own path.",
+    )
     agent_metrics: bool = Field(
         True, description="Export the ccmon_agent_* families (agent and team labels)."
     )

@@ -41,6 +41,7 @@ from stream_app.web.views import register_views
 from stream_app.worker.batch_guard import BatchGuard
 from stream_app.worker.changelog import ChangelogBuffered
 from stream_app.worker.consumer import Transport
+from stream_app.worker.delivery import Delivery, Handler
 from stream_app.worker.intake import Admitted, Intake, SourceRecord
 from stream_app.worker.liveness import Liveness
 from stream_app.worker.partitioner import default_partitioner, partition_of
@@ -53,6 +54,8 @@ BATCH_MAX = 2000
 """At most this many records per agent batch (``stream.take_events``)."""
 BATCH_WITHIN_S = 0.05
 """An agent's batch is cut after this long even when not full (bounds the added latency)."""
+DELIVERY_QUEUE_BATCHES = 8
+"""Fetched batches that may wait for the batch agent before the fetcher waits too."""
 
 
 class CcmonApp(faust.App):
@@ -80,6 +83,8 @@ class CcmonApp(faust.App):
     """Whether records are still being delivered (/healthz, stream_app.worker.liveness)."""
     batch_guard: BatchGuard
     """Runs every agent batch to its end; a failed one ends the process uncommitted."""
+    delivery: Delivery | None = None
+    """Batch delivery (stream_app.worker.delivery), or None for faust's per-record path."""
 
     def _crash(self, reason: BaseException) -> None:
         """mode marks every service of a crashed worker through this: end the process."""
@@ -168,7 +173,7 @@ def create_app(
     app.pipeline_metrics = metrics = PipelineMetrics.create(app.registry)
     app.ready = False
     app.liveness = Liveness(settings.liveness_stall_s)
-    app.batch_guard = guard = BatchGuard()
+    app.batch_guard = BatchGuard()
 
     input_topics, deadletter_topic, contact_topic, customer_topic = _topics(app, settings)
     contacts, customers = _tables(app, settings)
@@ -180,30 +185,29 @@ def create_app(
 
     app.intake = Intake(settings, metrics, send_deadletter, on_late=app.engine.count_late)
 
-    async def intake_batch(events: Sequence[Any]) -> None:
-        valid = await app.intake.admit_batch(SourceRecord.of_message(e.message) for e in events)
+    async def intake_batch(messages: Sequence[Any]) -> None:
+        valid = await app.intake.admit_batch(SourceRecord.of_message(m) for m in messages)
         if valid:
             await app.forward(valid)
 
-    @app.agent(input_topics, name="ccmon.intake")
-    async def intake_agent(stream: Any) -> None:
-        """decode -> validate -> route. faust acks a batch's records only when the next batch
-        is asked for (after their forwards are in the producer) and commits only after
-        flushing the producer."""
-        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
-            await guard.run(intake_batch(events), "an intake batch")
+    async def contact_batch(messages: Sequence[Any]) -> None:
+        await stages.apply_batch(0, messages)
 
-    @app.agent(contact_topic, name="ccmon.contacts")
-    async def contacts_agent(stream: Any) -> None:
-        """apply: each contact's events to its state and the window counters."""
-        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
-            await guard.run(stages.apply_batch(0, events), "a contact-stage batch")
+    async def customer_batch(messages: Sequence[Any]) -> None:
+        await stages.apply_batch(1, messages)
 
-    @app.agent(customer_topic, name="ccmon.customers")
-    async def customers_agent(stream: Any) -> None:
-        """apply: each customer's events to its state (FCR, CRR, contact-less surveys)."""
-        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
-            await guard.run(stages.apply_batch(1, events), "a customer-stage batch")
+    # faust's path: what the topics' agents get when batch delivery is off (and in tests
+    # that drive the agents directly).
+    _stream_agent(app, input_topics, "ccmon.intake", intake_batch, "an intake batch")
+    _stream_agent(app, contact_topic, "ccmon.contacts", contact_batch, "a contact-stage batch")
+    _stream_agent(app, customer_topic, "ccmon.customers", customer_batch, "a customer-stage batch")
+    if settings.batch_delivery:
+        handlers: dict[str, tuple[Handler, str]] = {
+            name: (intake_batch, "an intake batch") for name in input_topics.topics
+        }
+        handlers[app.contact_topic_name] = (contact_batch, "a contact-stage batch")
+        handlers[app.customer_topic_name] = (customer_batch, "a customer-stage batch")
+        app.delivery = _batch_agent(app, handlers)
 
     async def rebuild_view() -> None:
         """After recovery or a rebalance, recompute the counters from the states owned now."""
@@ -215,6 +219,31 @@ def create_app(
     app.timer(LIVENESS_EVERY_S)(app.watch_liveness)
     app.wallboard = register_views(app)
     return app
+
+
+def _stream_agent(app: CcmonApp, topic: Any, name: str, work: Handler, what: str) -> None:
+    """An agent over faust's stream of ``topic``: its records in batches (``take_events``).
+    faust acks a batch's records only when the next batch is asked for (after the batch's
+    records are in the producer) and commits only after flushing the producer."""
+
+    async def agent(stream: Any) -> None:
+        async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
+            await app.batch_guard.run(work([event.message for event in events]), what)
+
+    app.agent(topic, name=name)(agent)
+
+
+def _batch_agent(app: CcmonApp, handlers: dict[str, tuple[Handler, str]]) -> Delivery:
+    """The agent that runs the batches the consumer hands over (stream_app.worker.delivery)."""
+    delivery = Delivery(app, handlers, app.batch_guard)
+    delivery.channel = app.channel(maxsize=DELIVERY_QUEUE_BATCHES)
+
+    async def agent(stream: Any) -> None:
+        async for batch in stream:
+            await delivery.run(batch)
+
+    app.agent(delivery.channel, name="ccmon.batches")(agent)
+    return delivery
 
 
 def _faust_app(settings: Settings, store: str, **faust_options: Any) -> CcmonApp:

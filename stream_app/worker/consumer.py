@@ -41,12 +41,17 @@ import time
 from collections.abc import AsyncIterator, Mapping, Set
 from typing import Any
 
+from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import aiokafka as faust_aiokafka
+
+from stream_app.worker.delivery import Delivery, RecordBatch
 
 log = logging.getLogger(__name__)
 
 EMPTY_FETCH_PAUSE_S = 0.05
 """With no active partition, wait this long instead of asking aiokafka (no busy loop)."""
+YIELD_EVERY = 100
+"""Records of one fetch between two yields to the event loop (faust's figure)."""
 REREAD_AFTER_S = 10.0
 """A partition read again from a missing record is read again once more if that record has
 still not been acked after this long (it was dropped a second time)."""
@@ -85,6 +90,77 @@ class Consumer(faust_aiokafka.Consumer):
             await asyncio.sleep(min(timeout, EMPTY_FETCH_PAUSE_S))
             return {}
         return await super()._getmany(wanted, timeout)
+
+    async def _drain_messages(self, fetcher: Any) -> None:
+        """faust's fetch loop, with the batch topics' records handed over per partition
+        (stream_app.worker.delivery) instead of one awaited callback each."""
+        delivery: Delivery | None = getattr(self.app, "delivery", None)
+        if delivery is None:
+            await super()._drain_messages(fetcher)
+            return
+        consumer_stopped, fetcher_stopped = self._stopped.is_set, fetcher._stopped.is_set
+        try:
+            while not (consumer_stopped() or fetcher_stopped()):
+                self.diag.set_flag(CONSUMER_FETCHING)
+                await self.sleep(0)  # getmany can return at once, again and again
+                if not self.should_stop:
+                    await self._drain_fetch(delivery)
+                self.diag.unset_flag(CONSUMER_FETCHING)
+        except self.consumer_stopped_errors:
+            if not self.transport.app.should_stop:
+                raise
+            log.info("Broker stopped consumer, shutting down...")
+        except asyncio.CancelledError:
+            if not self.transport.app.should_stop:
+                raise
+            log.info("Consumer shutting down for user cancel.")
+        finally:
+            self.diag.unset_flag(CONSUMER_FETCHING)
+
+    async def _drain_fetch(self, delivery: Delivery) -> None:
+        """One fetch: each batch topic partition's records as one batch, the others (the
+        changelogs in recovery) through faust's callback one by one, as faust would."""
+        batches: dict[tuple[Any, int], RecordBatch] = {}
+        since_yield = 0
+        async for tp, message in self.getmany(timeout=1.0):
+            since_yield += 1
+            if since_yield > YIELD_EVERY:
+                await asyncio.sleep(0)
+                since_yield = 0
+            if not await self._read(tp, message):
+                continue
+            if delivery.wants(tp.topic):
+                slot = (tp, message.generation_id)
+                if slot in batches:
+                    batches[slot].messages.append(message)
+                else:
+                    batches[slot] = RecordBatch(tp, [message], message.generation_id)
+                continue
+            await self._commit_if_due()
+            await self.wait_first(self.callback(message), self.suspend_flow.wait())
+        for batch in batches.values():
+            await self._commit_if_due()
+            await self.wait_first(delivery.put(batch), self.suspend_flow.wait())
+
+    async def _read(self, tp: Any, message: Any) -> bool:
+        """faust's read-offset bookkeeping for one record: False for one read already, a
+        gap recorded before one past the next (faust commits through gaps)."""
+        offset: int = message.offset
+        read_offset: int | None = self._read_offset[tp]
+        if read_offset is not None and offset < read_offset:
+            return False
+        gap = bool(read_offset) and offset - (read_offset or 0) > 1
+        if gap and self.app.topics.acks_enabled_for(message.topic):
+            await self._add_gap(tp, (read_offset or 0) + 1, offset)
+        self._read_offset[tp] = offset
+        return True
+
+    async def _commit_if_due(self) -> None:
+        """faust's ``broker_commit_every``: commit after that many acks (off by default)."""
+        commit_every = self._commit_every
+        if commit_every is not None and self._n_acked >= commit_every:
+            self._n_acked = 0
+            await self.commit()
 
     async def getmany(self, timeout: float) -> AsyncIterator[tuple[Any, Any]]:  # noqa: ASYNC109
         """faust's records, each streamed partition's in order from where it was sought to.

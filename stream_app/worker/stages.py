@@ -114,13 +114,13 @@ class Stages:
                     self._apply_partitions(route, batch)
                 await self._produce_changelogs()
 
-    async def apply_batch(self, stage: int, events: Sequence[Any]) -> None:
-        """A stage agent's batch of internal records (faust events): per partition, per key
+    async def apply_batch(self, stage: int, messages: Sequence[Any]) -> None:
+        """A stage's batch of internal records (faust messages): per partition, per key
         in arrival order, one state write per key, then the changelog records."""
         by_partition: Batch = {}
-        for event in events:
-            by_key = by_partition.setdefault(event.message.partition, {})
-            by_key.setdefault(event.key.decode(), []).append(decode_internal(event.value))
+        for message in messages:
+            by_key = by_partition.setdefault(message.partition, {})
+            by_key.setdefault(message.key.decode(), []).append(decode_internal(message.value))
         async with self.lock:
             self._apply_partitions(self.routes[stage], by_partition)
             await self._produce_changelogs()

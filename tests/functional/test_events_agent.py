@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
@@ -221,3 +222,56 @@ async def test_intake_forwards_everything_from_an_input_not_colocated_with_the_s
     assert [topic for topic, _, _ in sent] == [app.contact_topic_name] * len(contacts)
     day = app.engine.view.starts("day")
     assert app.engine.view.counters("day", day, "all", "all")["offered"] == 0
+
+
+class RawMessage:
+    """A faust ConsumerMessage of raw bytes, as the consumer hands batches over."""
+
+    def __init__(self, topic: str, partition: int, offset: int, key: bytes, value: bytes) -> None:
+        self.topic, self.partition, self.offset = topic, partition, offset
+        self.key, self.value, self.timestamp = key, value, time.time()
+
+
+async def test_batch_delivery_runs_the_topic_agents_work_for_every_topic_they_read() -> None:
+    """The batch agent's handlers cover the inputs and both stage topics, and do what the
+    topics' own agents do; CCMON_BATCH_DELIVERY=false leaves faust's path alone."""
+    app, registry = _app()
+    settings = app.ccmon_settings
+    assert app.delivery is not None
+    stage_topics = {app.contact_topic_name, app.customer_topic_name}
+    assert set(app.delivery.handlers) == set(settings.topics_by_type.values()) | stage_topics
+    forwarded: list[tuple[str, str, int]] = []
+
+    async def capture_forward(admitted: Sequence[Admitted]) -> None:
+        forwarded.extend((a.event.event_id, a.topic, a.partition) for a in admitted)
+
+    app.forward = capture_forward
+    topic = settings.topics_by_type["contact.started"]
+    intake, what = app.delivery.handlers[topic]
+    batch = [
+        RawMessage(topic, 2, 40, b"c-1", event_bytes("contact.started", event_id="s-1")),
+        RawMessage(topic, 2, 41, b"c-2", b"not json"),
+        RawMessage(topic, 2, 42, b"c-3", event_bytes("contact.started", event_id="s-3")),
+    ]
+    app.intake.send_deadletter = _ignore_deadletter
+    await intake(batch)
+    assert what == "an intake batch"
+    assert forwarded == [("s-1", topic, 2), ("s-3", topic, 2)]
+    assert _total(registry, "ccmon_events_rejected_total", reason="not_json") == 1.0
+
+    contact_stage, _ = app.delivery.handlers[app.contact_topic_name]
+    started = internal("contact.started", event_id="s-9", contact_id="c-9", queue="billing")
+    partition = partition_of("c-9", settings.topic_partitions)
+    await contact_stage([RawMessage(app.contact_topic_name, partition, 0, b"c-9", started)])
+    assert _total(registry, "ccmon_offered_total", queue="billing") == 1.0
+    day = app.engine.view.starts("day")
+    assert app.engine.view.counters("day", day, "queue", "billing")["offered"] == 1
+
+    off = create_app(
+        Settings(app_id="ccmon-functional", batch_delivery=False), registry=CollectorRegistry()
+    )
+    assert off.delivery is None
+
+
+async def _ignore_deadletter(key: bytes | None, value: bytes) -> None:
+    return None

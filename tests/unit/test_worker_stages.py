@@ -206,18 +206,14 @@ async def test_forward_rekeys_everything_from_an_input_not_colocated() -> None:
 
 
 class StageEvent:
-    """A stage agent's record as faust hands it over (key, value, message.partition)."""
-
-    class Message:
-        def __init__(self, partition: int) -> None:
-            self.partition = partition
+    """A stage's record as faust's consumer hands it over (key, value, partition)."""
 
     def __init__(self, event: Event, key: str, partition: int) -> None:
         from stream_app.events.internal import encode_internal
 
         self.key = key.encode()
         self.value = encode_internal(event)
-        self.message = self.Message(partition)
+        self.partition = partition
 
 
 async def test_apply_batch_groups_by_partition_and_key_in_arrival_order() -> None:
