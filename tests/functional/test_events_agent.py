@@ -54,11 +54,11 @@ def _every_batch_succeeds() -> Iterator[None]:
     assert FAILED_BATCHES == [], "an agent batch failed (see the log above)"
 
 
-def _app() -> tuple[CcmonApp, CollectorRegistry]:
+def _app(**settings: Any) -> tuple[CcmonApp, CollectorRegistry]:
     """An app whose producer is captured (no broker here) and whose failed batches are
     recorded, where a worker would exit."""
     registry = CollectorRegistry()
-    app = create_app(Settings(app_id="ccmon-functional"), registry=registry)
+    app = create_app(Settings(app_id="ccmon-functional", **settings), registry=registry)
     app.batch_guard.exit_now = _no_exit
     _capture_sends(app)
     return app, registry
@@ -234,8 +234,8 @@ class RawMessage:
 
 async def test_batch_delivery_runs_the_topic_agents_work_for_every_topic_they_read() -> None:
     """The batch agent's handlers cover the inputs and both stage topics, and do what the
-    topics' own agents do; CCMON_BATCH_DELIVERY=false leaves faust's path alone."""
-    app, registry = _app()
+    topics' own agents do; off (the default) leaves faust's path alone."""
+    app, registry = _app(batch_delivery=True)
     settings = app.ccmon_settings
     assert app.delivery is not None
     stage_topics = {app.contact_topic_name, app.customer_topic_name}
@@ -267,9 +267,7 @@ async def test_batch_delivery_runs_the_topic_agents_work_for_every_topic_they_re
     day = app.engine.view.starts("day")
     assert app.engine.view.counters("day", day, "queue", "billing")["offered"] == 1
 
-    off = create_app(
-        Settings(app_id="ccmon-functional", batch_delivery=False), registry=CollectorRegistry()
-    )
+    off = create_app(Settings(app_id="ccmon-functional"), registry=CollectorRegistry())
     assert off.delivery is None
 
 
